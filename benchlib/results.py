@@ -1,0 +1,302 @@
+"""The result file: one JSON document per measured run, versioned, written atomically."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+# Bump on any change a reader must know about, and say here what changed.
+# 1: first format (benchlib 0.1).
+SCHEMA_VERSION = 1
+FORMAT = "benchlib-run"
+
+Status = Literal[
+    "passed",  # pytest exit 0
+    "tests-failed",  # 1
+    "interrupted",  # 2, or benchlib was interrupted (Ctrl-C, SIGTERM)
+    "internal-error",  # 3
+    "usage-error",  # 4
+    "no-tests",  # 5
+    "timeout",  # benchlib stopped the tree at the strategy's time limit
+    "killed",  # pytest ended by a signal benchlib did not send
+    "crashed",  # any other exit code
+]
+STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
+
+Outcome = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
+Phase = Literal["setup", "call", "teardown", "collect"]
+
+_EXIT_STATUS: dict[int, Status] = {
+    0: "passed",
+    1: "tests-failed",
+    2: "interrupted",
+    3: "internal-error",
+    4: "usage-error",
+    5: "no-tests",
+}
+
+
+def status_for_exit(exit_code: int) -> Status:
+    """Map a pytest exit code (negative: killed by that signal) to a status."""
+    if exit_code < 0:
+        return "killed"
+    return _EXIT_STATUS.get(exit_code, "crashed")
+
+
+class ResultError(Exception):
+    """A result file that cannot be read: corrupt, not ours, or of an unknown version."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Outcome counts as pytest's terminal summary counts them."""
+
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    deselected: int = 0
+    xfailed: int = 0
+    xpassed: int = 0
+    warnings: int = 0
+
+
+@dataclass(frozen=True)
+class TestRecord:
+    """One test as it ended: the first phase that did not pass decides the outcome."""
+
+    __test__ = False  # not a pytest test class
+
+    nodeid: str
+    outcome: Outcome
+    duration_s: float
+    setup_s: float = 0.0
+    call_s: float = 0.0
+    teardown_s: float = 0.0
+    phase: Phase | None = None  # where it failed, errored or skipped
+    message: str | None = None  # first line of the error or skip reason
+    worker: str | None = None  # xdist worker id ("gw0"), None when serial
+
+
+@dataclass(frozen=True)
+class StrategyRecord:
+    """The strategy as it was run (after configuration and overrides)."""
+
+    name: str
+    description: str
+    pytest_args: tuple[str, ...]
+    workers: int  # resolved: "auto" is recorded as the number it became
+    dist: str | None
+    env: dict[str, str]
+    compare_to: str | None
+    scope: Literal["full", "subset"]
+    timeout_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    path: str
+    git_commit: str | None
+    git_dirty: bool | None
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What makes two runs comparable, and the versions that ran."""
+
+    hostname: str
+    os: str
+    python: str
+    cpu_model: str
+    cpus_logical: int
+    cpus_physical: int | None
+    cpus_usable: int
+    memory_bytes: int
+    versions: dict[str, str | None]
+
+    def fingerprint(self) -> tuple[object, ...]:
+        """Return the fields that must agree for timings to be compared."""
+        return (
+            self.hostname,
+            self.os,
+            self.cpu_model,
+            self.cpus_usable,
+            self.memory_bytes,
+            self.python,
+        )
+
+
+@dataclass(frozen=True)
+class Samples:
+    """A downsampled timeline of the process tree; columns of equal length."""
+
+    t_s: tuple[float, ...] = ()
+    rss_bytes: tuple[int, ...] = ()
+    processes: tuple[int, ...] = ()
+    cpu_s: tuple[float, ...] = ()  # cumulative sampled CPU of the live tree
+
+
+@dataclass(frozen=True)
+class SamplerInfo:
+    interval_s: float
+    count: int  # samples taken (before downsampling)
+    mean_cost_s: float  # the sampler's own CPU time per sample
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything measured about one pytest invocation of one strategy."""
+
+    run_id: str
+    strategy: StrategyRecord
+    argv: tuple[str, ...]
+    target: Target
+    started_at: str  # UTC ISO 8601
+    ended_at: str
+    status: Status
+    exit_code: int | None  # None when benchlib could not reap pytest
+    wall_s: float
+    cpu_user_s: float
+    cpu_system_s: float
+    cpu_source: Literal["rusage", "sampled"]  # rusage is exact; sampled misses orphans
+    cpu_utilization: float  # tree CPU / (wall * usable CPUs)
+    peak_rss_bytes: int  # sum over the tree; shared pages count once per process
+    max_single_rss_bytes: int
+    peak_processes: int
+    workers_observed: int
+    outcome: Counts
+    collected: int | None
+    tests: tuple[TestRecord, ...]
+    warning_categories: dict[str, int]
+    samples: Samples
+    log_path: str
+    machine: Machine
+    sampler: SamplerInfo
+    env: dict[str, str]  # allow-listed variables the pytest process saw
+    ignored_env: dict[str, str]  # allow-listed variables benchlib removed (PYTEST_ADDOPTS)
+    message: str | None = None  # why it ended, when that is not pytest's own exit
+    round: int = 0  # repeat number within one bench invocation
+    warmup: bool = False  # warm-up runs are kept but left out of statistics
+    bench_id: str | None = None  # shared by the runs of one bench invocation
+    schema_version: int = SCHEMA_VERSION
+    format: str = FORMAT
+
+
+def to_dict(result: RunResult) -> dict[str, Any]:
+    return dataclasses.asdict(result)
+
+
+def from_dict(data: dict[str, Any]) -> RunResult:
+    """Build a result from its JSON form; raise ValueError or TypeError if malformed."""
+    data = dict(data)
+    data["strategy"] = StrategyRecord(
+        **{**data["strategy"], "pytest_args": tuple(data["strategy"]["pytest_args"])}
+    )
+    data["argv"] = tuple(data["argv"])
+    data["target"] = Target(**data["target"])
+    data["outcome"] = Counts(**data["outcome"])
+    data["tests"] = tuple(TestRecord(**t) for t in data["tests"])
+    data["samples"] = Samples(**{k: tuple(v) for k, v in data["samples"].items()})
+    data["machine"] = Machine(**data["machine"])
+    data["sampler"] = SamplerInfo(**data["sampler"])
+    return RunResult(**data)
+
+
+def dumps(result: RunResult) -> str:
+    return json.dumps(to_dict(result), indent=1, sort_keys=True) + "\n"
+
+
+def loads(text: str, path: Path) -> RunResult:
+    """Parse one result file's text; raise ResultError naming the path."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ResultError(path, f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ResultError(path, "not a benchlib result file")
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ResultError(
+            path,
+            f"schema version {version!r} is not supported "
+            f"(this benchlib reads {SCHEMA_VERSION}); upgrade benchlib",
+        )
+    try:
+        return from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ResultError(path, f"malformed result ({exc})") from None
+
+
+def load(path: Path) -> RunResult:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ResultError(path, f"cannot read ({exc})") from None
+    return loads(text, path)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write text so that readers see the old file or the whole new one, never a part."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save(result: RunResult, results_dir: Path) -> Path:
+    """Write the result under results_dir, named so that no two runs collide."""
+    path = results_dir / f"{result.run_id}.json"
+    write_atomic(path, dumps(result))
+    return path
+
+
+# Files benchlib itself writes beside the runs, which are not runs.
+NOT_RUNS = frozenset({"summary.json", "compare.json"})
+
+
+def find_result_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Yield result files: given files as they are, folders searched recursively."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(
+                p for p in path.rglob("*.json") if p.name not in NOT_RUNS and p.is_file()
+            )
+        else:
+            yield path
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Results read from a set of paths, with the files that were skipped and why."""
+
+    results: tuple[RunResult, ...]
+    skipped: tuple[ResultError, ...] = field(default=())
+
+
+def load_all(paths: Iterable[Path]) -> Loaded:
+    """Load every result under paths; unreadable files are skipped and reported."""
+    results: list[RunResult] = []
+    skipped: list[ResultError] = []
+    for path in find_result_files(paths):
+        try:
+            results.append(load(path))
+        except ResultError as exc:
+            skipped.append(exc)
+    return Loaded(tuple(results), tuple(skipped))
