@@ -126,9 +126,12 @@ class Machine:
     versions: dict[str, str | None]
 
     def fingerprint(self) -> tuple[object, ...]:
-        """Return the fields that must agree for timings to be compared."""
+        """Return the fields that must agree for timings to be compared.
+
+        The host name is left out on purpose: CI runners of one class get a new name every
+        job, and are as comparable as the hardware they report.
+        """
         return (
-            self.hostname,
             self.os,
             self.cpu_model,
             self.cpus_usable,
