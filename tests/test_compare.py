@@ -1,0 +1,190 @@
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import factories
+import pytest
+
+from benchlib.compare import (
+    Budget,
+    budgets_from,
+    compare,
+    exit_code,
+    parse_threshold,
+    render_comparison,
+)
+from benchlib.results import Counts, RunResult
+from benchlib.strategy import Strategy
+
+pytestmark = pytest.mark.unit
+
+WALLS = (10.0, 10.1, 9.9, 10.2, 10.05)
+
+
+def runs(
+    name: str, factor: float = 1.0, walls: Sequence[float] = WALLS, **kw: object
+) -> list[RunResult]:
+    """Five runs of one strategy, scaled by factor, in rounds 0..4."""
+    return [
+        factories.result(
+            name, wall_s=w * factor, round=i, started_at=f"2026-11-26T12:0{i}:00+00:00", **kw
+        )
+        for i, w in enumerate(walls)
+    ]
+
+
+def test_unchanged_timings_pass() -> None:
+    c = compare(runs("serial-full") + runs("gate", 0.5), runs("serial-full") + runs("gate", 0.5))
+    assert exit_code(c) == 0
+    assert not c.regressions
+    assert {s.estimate.verdict for s in c.strategies if s.estimate} == {"no significant difference"}
+    assert render_comparison(c).endswith("result: ok\n")
+
+
+def test_significant_slowdown_over_threshold_is_a_regression() -> None:
+    c = compare(runs("serial-full") + runs("gate"), runs("serial-full", 1.2) + runs("gate"))
+    assert exit_code(c) == 1
+    assert [s.name for s in c.regressions] == ["serial-full"]
+    (row,) = c.regressions
+    assert row.change == pytest.approx(0.2)
+    text = render_comparison(c)
+    assert "REGRESSION" in text
+    assert "1 regression(s): serial-full" in text
+
+
+def test_significant_slowdown_within_threshold_passes() -> None:
+    c = compare(runs("gate"), runs("gate", 1.05), threshold=0.10)
+    (row,) = c.strategies
+    assert row.estimate is not None
+    assert row.estimate.verdict == "slower"
+    assert not row.regressed
+    assert exit_code(c) == 0
+    assert exit_code(compare(runs("gate"), runs("gate", 1.05), threshold=0.02)) == 1
+
+
+def test_faster_is_not_a_regression() -> None:
+    c = compare(runs("gate"), runs("gate", 0.5))
+    assert c.strategies[0].estimate is not None
+    assert c.strategies[0].estimate.verdict == "faster"
+    assert exit_code(c) == 0
+
+
+def test_single_runs_are_never_a_regression() -> None:
+    c = compare(runs("gate")[:1], runs("gate", 2.0)[:1])
+    assert c.strategies[0].estimate is not None
+    assert c.strategies[0].estimate.verdict == "single run"
+    assert exit_code(c) == 0
+
+
+def test_broken_wall_budget_fails() -> None:
+    c = compare(runs("gate"), runs("gate"), budgets={"gate": Budget(max_wall_s=9.0)})
+    (check,) = c.broken_budgets
+    assert (check.strategy, check.kind, check.limit) == ("gate", "max_wall_s", 9.0)
+    assert check.actual == pytest.approx(10.05)  # the median, not the slowest run
+    assert exit_code(c) == 1
+    assert "BROKEN" in render_comparison(c)
+
+
+def test_broken_warning_budget_fails_on_any_run() -> None:
+    current = runs("gate")
+    current[2] = dataclasses.replace(current[2], outcome=Counts(passed=10, warnings=1))
+    c = compare(runs("gate"), current, budgets={"gate": Budget(max_warnings=0)})
+    (check,) = c.broken_budgets
+    assert (check.kind, check.actual) == ("max_warnings", 1)
+    assert exit_code(c) == 1
+
+
+def test_budgets_kept_pass() -> None:
+    budgets = {"gate": Budget(max_wall_s=120.0, max_warnings=0)}
+    c = compare(runs("gate"), runs("gate"), budgets=budgets)
+    assert len(c.budgets) == 2
+    assert not c.broken_budgets
+    assert exit_code(c) == 0
+
+
+def test_budget_for_strategy_without_current_runs_is_noted() -> None:
+    c = compare(runs("gate"), runs("gate"), budgets={"unit": Budget(max_wall_s=1.0)})
+    assert exit_code(c) == 0
+    assert any("budget for unit not checked" in w for w in c.warnings)
+
+
+def test_budgets_from_strategies() -> None:
+    strategies = [Strategy("gate", max_wall_s=120.0, max_warnings=0), Strategy("unit")]
+    assert budgets_from(strategies) == {"gate": Budget(max_wall_s=120.0, max_warnings=0)}
+
+
+def test_one_sided_strategies_are_listed_not_failed() -> None:
+    c = compare(runs("old", 3.0), runs("new", 3.0))
+    assert [(s.name, s.presence) for s in c.strategies] == [
+        ("new", "current only"),
+        ("old", "base only"),
+    ]
+    assert exit_code(c) == 0
+    text = render_comparison(c)
+    assert "only in base" in text
+    assert "only in current" in text
+
+
+def test_warmup_runs_are_excluded() -> None:
+    warm = [factories.result("gate", wall_s=30.0, warmup=True)]
+    c = compare(runs("gate"), warm + runs("gate"))
+    (row,) = c.strategies
+    assert row.current is not None
+    assert (row.current.n, row.current.max) == (5, 10.2)
+    assert exit_code(c) == 0
+
+
+def test_incomplete_runs_are_excluded_and_noted() -> None:
+    timeout = factories.result("gate", wall_s=900.0, status="timeout")
+    c = compare(runs("gate"), [*runs("gate"), timeout])
+    assert c.strategies[0].current is not None
+    assert c.strategies[0].current.n == 5
+    assert any("(timeout)" in w for w in c.warnings)
+
+
+def test_different_machines_are_warned_about() -> None:
+    other = dataclasses.replace(factories.MACHINE, cpu_model="Other CPU", hostname="elsewhere")
+    c = compare(runs("gate"), runs("gate", machine=other))
+    assert any("different machines" in w for w in c.warnings)
+    assert exit_code(c) == 0
+
+
+def test_same_machine_with_another_hostname_is_not_warned_about() -> None:
+    renamed = dataclasses.replace(factories.MACHINE, hostname="runner-42")
+    c = compare(runs("gate"), runs("gate", machine=renamed))
+    assert not any("different machines" in w for w in c.warnings)
+
+
+def test_noisy_and_cold_runs_are_warned_about() -> None:
+    c = compare(runs("gate"), runs("gate", walls=(14.0, 10.0, 10.1, 9.9, 10.2)))
+    assert any("current gate: first run" in w for w in c.warnings)
+    assert any("current gate: coefficient of variation" in w for w in c.warnings)
+
+
+def test_render_names_the_method_and_the_interval() -> None:
+    text = render_comparison(compare(runs("gate"), runs("gate", 0.5)))
+    assert "2.00x (" in text
+    assert "Hodges-Lehmann" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("10%", 0.10), ("0.1", 0.10), (" 2.5% ", 0.025), ("0", 0.0), ("150%", 1.5)]
+)
+def test_parse_threshold(text: str, value: float) -> None:
+    assert parse_threshold(text) == pytest.approx(value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("ten", "not a number"),
+        ("", "not a number"),
+        ("-5%", "non-negative"),
+        ("nan", "non-negative finite"),
+        ("10", "ambiguous"),
+    ],
+)
+def test_parse_threshold_rejects(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_threshold(text)
