@@ -1,0 +1,113 @@
+"""Describe the machine, the target's interpreter and the target's checkout."""
+
+from __future__ import annotations
+
+import json
+import platform
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from benchlib import __version__
+from benchlib.errors import UsageError
+from benchlib.results import Machine, Target
+from benchlib.strategy import usable_cpus
+
+# Run by the target's interpreter: what it has, without importing pytest (fast).
+_PROBE = """
+import json, platform, importlib.metadata as m
+def v(name):
+    try:
+        return m.version(name)
+    except m.PackageNotFoundError:
+        return None
+print(json.dumps({"python": platform.python_version(), "pytest": v("pytest"),
+                  "pytest-xdist": v("pytest-xdist")}))
+"""
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """The Python that runs the target's tests, and the test packages it can import."""
+
+    path: str
+    python: str
+    pytest: str | None
+    xdist: str | None
+
+
+def probe(python: str, target: Path) -> Interpreter:
+    """Ask the target's interpreter for its versions; raise UsageError if it cannot run."""
+    try:
+        out = subprocess.run(
+            [python, "-c", _PROBE], cwd=target, capture_output=True, text=True, timeout=60
+        )
+    except OSError as exc:
+        raise UsageError(
+            f"interpreter {python!r} cannot be run ({exc.strerror}); "
+            "set `python` in [tool.benchlib] or --python to an existing Python"
+        ) from None
+    if out.returncode != 0:
+        last = (out.stderr.strip().splitlines() or ["no output"])[-1]
+        raise UsageError(f"interpreter {python!r} failed to start: {last}")
+    found = json.loads(out.stdout)
+    if found["pytest"] is None:
+        raise UsageError(
+            f"pytest is not installed for {python!r}; install it there: "
+            f"{python} -m pip install pytest"
+        )
+    return Interpreter(python, found["python"], found["pytest"], found["pytest-xdist"])
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def describe(interpreter: Interpreter) -> Machine:
+    """Return the machine fingerprint, with the versions that actually ran the tests."""
+    return Machine(
+        hostname=socket.gethostname(),
+        os=platform.platform(),
+        python=interpreter.python,
+        cpu_model=_cpu_model(),
+        cpus_logical=psutil.cpu_count(logical=True) or 1,
+        cpus_physical=psutil.cpu_count(logical=False),
+        cpus_usable=usable_cpus(),
+        memory_bytes=psutil.virtual_memory().total,
+        versions={
+            "pytest": interpreter.pytest,
+            "pytest-xdist": interpreter.xdist,
+            "psutil": psutil.__version__,
+            "benchlib": __version__,
+        },
+    )
+
+
+def _git(path: Path, *args: str) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(path), *args], capture_output=True, text=True, timeout=30
+        )
+    except OSError:  # no git
+        return None
+    return out.stdout if out.returncode == 0 else None
+
+
+def target_info(path: Path) -> Target:
+    """Return the target folder with its git commit and whether its tree is dirty."""
+    commit = _git(path, "rev-parse", "HEAD")
+    status = _git(path, "status", "--porcelain") if commit else None
+    return Target(
+        path=str(path),
+        git_commit=commit.strip() if commit else None,
+        git_dirty=bool(status.strip()) if status is not None else None,
+    )
