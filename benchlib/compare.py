@@ -159,12 +159,17 @@ def _machine_warnings(
 ) -> list[str]:
     base_prints = {r.machine.fingerprint() for runs in base.values() for r in runs}
     current_prints = {r.machine.fingerprint() for runs in current.values() for r in runs}
-    if not base_prints or not current_prints or base_prints == current_prints:
-        return []
-    return [
-        "base and current come from different machines, so timings may not be comparable: "
-        f"base {sorted(map(repr, base_prints))}, current {sorted(map(repr, current_prints))}"
+    found = [
+        f"{side} mixes runs from {len(prints)} machines: {sorted(map(repr, prints))}"
+        for side, prints in (("base", base_prints), ("current", current_prints))
+        if len(prints) > 1
     ]
+    if base_prints and current_prints and base_prints != current_prints:
+        found.append(
+            "base and current come from different machines, so timings may not be comparable: "
+            f"base {sorted(map(repr, base_prints))}, current {sorted(map(repr, current_prints))}"
+        )
+    return found
 
 
 def _compare_one(
@@ -254,12 +259,16 @@ def _verdict(s: StrategyComparison, threshold: float) -> str:
     if s.estimate is None:
         return f"only in {s.presence.removesuffix(' only')}"
     if s.regressed:
-        return f"REGRESSION (slower by more than {threshold:.0%})"
+        return f"REGRESSION (slower by more than {_percent(threshold)})"
     if s.estimate.verdict == "slower":
-        return f"slower, within {threshold:.0%}"
+        return f"slower, within {_percent(threshold)}"
     if s.estimate.note:
         return f"{s.estimate.verdict} ({s.estimate.note})"
     return s.estimate.verdict
+
+
+def _percent(fraction: float) -> str:
+    return f"{fraction * 100:g}%"
 
 
 def _budget_rows(c: Comparison) -> list[tuple[str, ...]]:

@@ -60,7 +60,9 @@ def test_significant_slowdown_within_threshold_passes() -> None:
     assert row.estimate.verdict == "slower"
     assert not row.regressed
     assert exit_code(c) == 0
-    assert exit_code(compare(runs("gate"), runs("gate", 1.05), threshold=0.02)) == 1
+    strict = compare(runs("gate"), runs("gate", 1.05), threshold=0.025)
+    assert exit_code(strict) == 1
+    assert "slower by more than 2.5%" in render_comparison(strict)
 
 
 def test_faster_is_not_a_regression() -> None:
@@ -148,6 +150,12 @@ def test_different_machines_are_warned_about() -> None:
     c = compare(runs("gate"), runs("gate", machine=other))
     assert any("different machines" in w for w in c.warnings)
     assert exit_code(c) == 0
+
+
+def test_one_side_mixing_machines_is_warned_about() -> None:
+    other = dataclasses.replace(factories.MACHINE, memory_bytes=2**30)
+    c = compare(runs("gate") + runs("unit", machine=other), runs("gate"))
+    assert any("base mixes runs from 2 machines" in w for w in c.warnings)
 
 
 def test_same_machine_with_another_hostname_is_not_warned_about() -> None:
