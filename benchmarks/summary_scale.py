@@ -1,0 +1,158 @@
+"""Time `summarize` and rendering over 1,000 result files of 5,000+ tests each.
+
+Usage: python benchmarks/summary_scale.py [--files N] [--dir DIR] [--plain]
+
+Generates the files in a temporary folder (or in --dir, reused when already there), then
+prints how long the summary takes. --plain times the unoptimized path instead: every file
+through results.load_all into full RunResults, then analyze. The target is 5 s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+import factories
+
+from benchlib import report, results, summary
+from benchlib.results import Counts
+
+FULL_TESTS = 5_900
+UNIT_TESTS = 5_000  # the unit lanes run 5,000 of the 5,900: every file has at least 5,000
+VARIANTS = 6  # distinct per-test payloads per strategy; parsing cost does not depend on values
+FLAKY = "tests/docker/test_containers.py::test_teardown_exit_event"
+PLACEHOLDER = "@@TESTS@@"
+
+LANES = {
+    "serial-full": {"compare_to": None, "scope": "full", "workers": 0, "wall_s": 216.0},
+    "unit": {"compare_to": "serial-full", "scope": "subset", "workers": 0, "wall_s": 115.0},
+    "xdist-unit": {"compare_to": "unit", "scope": "subset", "workers": 2, "wall_s": 56.0},
+    "gate": {"compare_to": "serial-full", "scope": "full", "workers": 2, "wall_s": 129.0},
+}
+
+
+def _nodeid(i: int) -> str:
+    if i == 0:
+        return FLAKY
+    return f"tests/area_{i % 12}/sub_{i % 7}/test_module_{i % 180}.py::test_case_{i}[param-{i}]"
+
+
+def _tests(lane: str, variant: int, rng: random.Random) -> list[dict[str, object]]:
+    ids = range(FULL_TESTS) if LANES[lane]["scope"] == "full" else range(UNIT_TESTS)
+    parallel = LANES[lane]["workers"] != 0
+    out = []
+    for i in ids:
+        setup, call, teardown = rng.random() * 0.01, rng.random() * 0.05, rng.random() * 0.005
+        flake = parallel and i == 0 and variant == 0
+        out.append(
+            {
+                "call_s": round(call, 6),
+                "duration_s": round(setup + call + teardown, 6),
+                "message": "APIError: did not receive an exit event" if flake else None,
+                "nodeid": _nodeid(i),
+                "outcome": "error" if flake else "passed",
+                "phase": "teardown" if flake else None,
+                "setup_s": round(setup, 6),
+                "teardown_s": round(teardown, 6),
+                "worker": f"gw{i % 2}" if parallel else None,
+            }
+        )
+    return out
+
+
+def _fragment(tests: list[dict[str, object]]) -> str:
+    # results.dumps writes indent=1 with sorted keys; the list sits one level deep.
+    return json.dumps(tests, indent=1, sort_keys=True).replace("\n", "\n ")
+
+
+def generate(folder: Path, files: int) -> int:
+    """Write `files` result files into folder; return how many test records they hold."""
+    rng = random.Random(4)
+    fragments = {lane: [_fragment(_tests(lane, v, rng)) for v in range(VARIANTS)] for lane in LANES}
+    lanes = list(LANES)
+    total = 0
+    for n in range(files):
+        lane = lanes[n % len(lanes)]
+        spec = LANES[lane]
+        round_ = n // len(lanes)
+        wall = spec["wall_s"] * (1 + rng.gauss(0, 0.02))
+        r = factories.result(
+            lane,
+            wall_s=wall,
+            outcome=Counts(passed=UNIT_TESTS, warnings=11),
+            strategy_kw={k: spec[k] for k in ("compare_to", "scope", "workers")},
+            run_id=f"{lane}_{n:05d}",
+            round=round_,
+            warmup=round_ == 0,
+            log_path=f"logs/{lane}-{n:05d}.log",
+        )
+        doc = results.to_dict(r)
+        doc["tests"] = PLACEHOLDER
+        text = json.dumps(doc, indent=1, sort_keys=True) + "\n"
+        fragment = fragments[lane][n % VARIANTS]
+        (folder / f"{r.run_id}.json").write_text(text.replace(f'"{PLACEHOLDER}"', fragment))
+        total += FULL_TESTS if spec["scope"] == "full" else UNIT_TESTS
+    return total
+
+
+def _check_format() -> None:
+    """Make sure the generated files are what results.dumps writes."""
+    r = factories.result(tests=factories.tests_(("t.py::a", "passed", 0.5)))
+    doc = results.to_dict(dataclasses.replace(r, tests=()))
+    doc["tests"] = PLACEHOLDER
+    text = json.dumps(doc, indent=1, sort_keys=True) + "\n"
+    fragment = _fragment([dataclasses.asdict(t) for t in r.tests])
+    assert text.replace(f'"{PLACEHOLDER}"', fragment) == results.dumps(r)
+
+
+def measure(folder: Path, plain: bool) -> tuple[float, summary.Summary]:
+    start = time.perf_counter()
+    if plain:
+        loaded = results.load_all([folder])
+        s = summary.analyze(loaded.results, loaded.skipped)
+    else:
+        s = summary.summarize([folder])
+    report.render_markdown(s)
+    report.render_json(s)
+    report.render_table(s)
+    return time.perf_counter() - start, s
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--dir", type=Path, help="keep the generated files here and reuse them")
+    parser.add_argument("--plain", action="store_true", help="time load_all + analyze instead")
+    args = parser.parse_args()
+    _check_format()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.dir or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        if len(list(folder.glob("*.json"))) != args.files:
+            for old in folder.glob("*.json"):
+                old.unlink()
+            start = time.perf_counter()
+            generate(folder, args.files)
+            print(f"generated {args.files} files in {time.perf_counter() - start:.1f}s")
+        size = sum(p.stat().st_size for p in folder.glob("*.json"))
+        elapsed, s = measure(folder, args.plain)
+        path = "load_all + analyze" if args.plain else "summarize"
+        print(
+            f"{path} + render over {len(s.runs)} files ({size / 2**30:.2f} GiB, "
+            f"{UNIT_TESTS:,}-{FULL_TESTS:,} tests each): {elapsed:.2f}s"
+        )
+        print(report.render_table(s), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""Pure tests of the report renderers and the one function that writes files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import factories as f
+import pytest
+from test_summary import seed_results
+
+from benchlib import report, summary
+from benchlib.results import TestRecord
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+def seed() -> summary.Summary:
+    return summary.analyze(seed_results())
+
+
+def test_markdown_states_the_seed_reports_deltas(seed: summary.Summary) -> None:
+    md = report.render_markdown(seed)
+    assert "- Delta: -101.71s (~46.96% faster)" in md
+    assert "- Delta: -58.75s (~51.14% faster)" in md
+    assert "- Before: `216.58s` wall (`serial-full`)" in md
+    assert "- After: `114.87s` wall" in md
+    assert "`1854 passed, 358 deselected, 11 warnings`" in md
+    assert "- Result: `2105 passed, 1 skipped, 11 warnings`" in md
+    assert "1.89\N{MULTIPLICATION SIGN} faster (single run each)" in md
+
+
+def test_markdown_has_the_reports_sections_in_order(seed: summary.Summary) -> None:
+    md = report.render_markdown(seed)
+    headings = [line for line in md.splitlines() if line.startswith("## ")]
+    assert headings == [
+        "## Objective",
+        "## Baseline (Before)",
+        "## Strategy 1: `unit`",
+        "## Strategy 2: `xdist-unit`",
+        "## Strategy 3: `gate`",
+        "## Full Quality-Gate Check",
+        "## Instability",
+        "## Runtime Profile (baseline)",
+        "## Summary Recommendation",
+        "## Experiment Evidence",
+    ]
+    assert md.startswith("# Pytest Acceleration Benchmark\n\nDate: 2026-11-26\n")
+    assert "shared pages counted once per process" in md
+    for r in seed.runs:
+        assert f"[{r.log_path}]({r.log_path})" in md
+
+
+def test_speedup_words_with_repeats_give_the_interval() -> None:
+    c = summary.Comparison(
+        "serial-full", "gate", "faster", 20.0, 10.6, -9.4, 47.0, 1.89, 1.81, 1.97, 5, 5
+    )
+    assert (
+        report.speedup_words(c)
+        == "1.89\N{MULTIPLICATION SIGN} faster (95% CI 1.81\N{EN DASH}1.97, 5 runs each)"
+    )
+    slower = summary.Comparison("a", "b", "single run", 10.0, 12.3, 2.3, -23.0, 10 / 12.3)
+    assert report.delta_words(slower) == "+2.30s (~23.00% slower)"
+
+
+def test_skipped_missing_and_other_machines_are_said(tmp_path: Path) -> None:
+    other = f.dataclasses.replace(f.MACHINE, cpu_model="Other CPU")
+    s = summary.analyze(
+        [
+            f.result("serial-full", wall_s=20.0),
+            f.result("xdist-unit", strategy_kw={"compare_to": "unit", "scope": "subset"}),
+            f.result("gate", wall_s=9.0, machine=other, strategy_kw={"compare_to": "serial-full"}),
+        ],
+        [summary.SkippedFile("results/bad.json", "not valid JSON (Expecting value at line 1)")],
+    )
+    md = report.render_markdown(s)
+    assert "- `results/bad.json`: not valid JSON (Expecting value at line 1)" in md
+    assert "- `unit`: no results, though `xdist-unit` compare to it." in md
+    assert "**Not comparable:** before and after ran on different machines" in md
+    assert "these results come from 2 machines" in md
+    table = report.render_table(s)
+    assert "[machines differ]" in table
+    assert "skipped results/bad.json: not valid JSON" in table
+
+
+def test_instability_row_names_test_phase_and_first_line() -> None:
+    ok = TestRecord("tests/db/test_docker.py::test_pg", "passed", 1.0)
+    bad = TestRecord(
+        ok.nodeid,
+        "error",
+        1.0,
+        phase="teardown",
+        message="APIError: did not receive an exit event\nTraceback",
+    )
+    gate = {"compare_to": "serial-full", "workers": 2}
+    s = summary.analyze(
+        [
+            f.result("serial-full", tests=(ok,)),
+            f.result("gate", tests=(bad,), status="tests-failed", strategy_kw=gate),
+        ]
+    )
+    md = report.render_markdown(s)
+    assert (
+        "| `tests/db/test_docker.py::test_pg` | teardown "
+        "| `serial-full`: 1 passed; `gate`: 1 error | APIError: did not receive an exit event |"
+    ) in md
+    assert "`tests/db/test_docker.py::test_pg` error in teardown: APIError" in md
+
+
+def test_empty_summary_still_renders(tmp_path: Path) -> None:
+    s = summary.summarize([tmp_path])
+    md = report.render_markdown(s)
+    assert "No result files were found." in md
+    assert "no lane can be recommended" in md
+    assert json.loads(report.render_json(s))["strategies"] == []
+
+
+def test_json_carries_the_same_facts(seed: summary.Summary) -> None:
+    data = json.loads(report.render_json(seed))
+    assert data["format"] == "benchlib-summary"
+    unit = next(s for s in data["strategies"] if s["name"] == "unit")
+    assert unit["comparison"]["before_s"] == 216.58
+    assert unit["outcome_text"] == "1854 passed, 358 deselected, 11 warnings"
+    assert [r["rule"] for r in data["recommendations"]] == ["local", "gate"]
+
+
+def test_table_has_a_line_per_strategy(seed: summary.Summary) -> None:
+    lines = report.render_table(seed).splitlines()
+    assert lines[0].split() == ["strategy", "scope", "status", "wall", "vs", "delta", "speedup"]
+    unit = next(line for line in lines if line.startswith("unit "))
+    assert "-101.71s (~46.96% faster)" in unit
+    assert len(lines) == 5
+
+
+def test_write_outputs_writes_files_and_appends_to_step_summary(
+    tmp_path: Path, seed: summary.Summary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    step = tmp_path / "step.md"
+    step.write_text("earlier step\n", encoding="utf-8")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step))
+    written = report.write_outputs(seed, tmp_path / "out")
+    md, js = tmp_path / "out" / "summary.md", tmp_path / "out" / "summary.json"
+    assert written == [md, js, step]
+    assert md.read_text(encoding="utf-8") == report.render_markdown(seed)
+    assert json.loads(js.read_text(encoding="utf-8"))["baseline"] == "serial-full"
+    assert (
+        step.read_text(encoding="utf-8") == "earlier step\n" + report.render_markdown(seed) + "\n"
+    )
+
+
+def test_write_outputs_without_step_summary(
+    tmp_path: Path, seed: summary.Summary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    assert [p.name for p in report.write_outputs(seed, tmp_path)] == ["summary.md", "summary.json"]
