@@ -21,7 +21,7 @@ from benchlib.progress import Display
 from benchlib.strategy import resolve_workers
 
 DEFAULT_BUDGET_S = 1800.0
-AUTO_MIN_ROUNDS = 3  # fewer runs give no interval worth stopping on
+AUTO_MIN_ROUNDS = 4  # the exact 95% interval needs 4 runs a side (see stats)
 
 
 def _results_dir(args: argparse.Namespace, cfg: config.Config) -> Path:
