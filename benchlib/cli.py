@@ -21,6 +21,9 @@ from benchlib.progress import Display
 from benchlib.strategy import resolve_workers
 
 DEFAULT_BUDGET_S = 1800.0
+# A bench succeeds when every run ended by pytest's own verdict; failing tests are a finding
+# for the report, a timeout or crash is not a measurement.
+COMPLETED = frozenset({"passed", "tests-failed"})
 AUTO_MIN_ROUNDS = 4  # the exact 95% interval needs 4 runs a side (see stats)
 
 
@@ -101,6 +104,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     display = Display(sys.stderr, len(plans) * rounds)
     walls: dict[str, list[float]] = {p.strategy.name: [] for p in plans}
     compare_to = {p.strategy.name: p.strategy.compare_to for p in plans}
+    written: list[Path] = []
     worst = 0
     t0 = time.monotonic()
     with running.exclusive(results_dir):
@@ -113,13 +117,16 @@ def cmd_run(args: argparse.Namespace) -> int:
                 display.start(plan.strategy.name, round_, warmup)
                 result, path = running.run(plan, progress=display.update)
                 display.finish(result, str(path))
-                worst = max(worst, 0 if result.status == "passed" else 1)
+                written.append(path)
+                worst = max(worst, 0 if result.status in COMPLETED else 1)
                 if not warmup:
                     walls[plan.strategy.name].append(result.wall_s)
             round_ += 1
             if not _another_round(args, round_, walls, compare_to, time.monotonic() - t0):
                 break
             display.total = max(display.total, display.index + len(plans))
+    if args.summary:
+        _summarize(written, results_dir)
     return worst
 
 
@@ -162,20 +169,24 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from benchlib import report, summary
-
     paths = [Path(p) for p in args.paths or [args.results or "results"]]
     for path in paths:
         if not path.exists():
             raise UsageError(f"results path {str(path)!r} does not exist; run `benchlib run` first")
+    out = Path(args.out) if args.out else (paths[0] if paths[0].is_dir() else paths[0].parent)
+    _summarize(paths, out)
+    return 0
+
+
+def _summarize(paths: Sequence[Path], out: Path) -> None:
+    from benchlib import report, summary
+
     s = summary.summarize(paths)
     for skipped in s.skipped:
         print(f"benchlib: warning: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
-    out = Path(args.out) if args.out else (paths[0] if paths[0].is_dir() else paths[0].parent)
     written = report.write_outputs(s, out)
     print(report.render_table(s))
     print("wrote " + ", ".join(str(p) for p in written))
-    return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -260,6 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=stats.STOP_WIDTH,
         metavar="W",
         help="--repeat auto stops when every interval is narrower than W (relative)",
+    )
+    run.add_argument(
+        "--summary", action="store_true", help="then summarize this bench's runs into summary.md"
     )
     run.set_defaults(func=cmd_run)
 

@@ -1,0 +1,75 @@
+"""Nox integration: a session per strategy, `bench` for all of them, and `summary`.
+
+A noxfile calls ``register(install=...)``; the sessions are generated from the target's
+configuration, so a strategy added in pyproject.toml gets its session. They measure only the
+pytest runs: venv creation and installs happen before benchlib starts its clock, and a venv
+that is already up to date is not installed into again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import nox
+
+from benchlib import config
+
+# `nox -l --json` shows this tag on every strategy session: CI builds its matrix from it.
+STRATEGY_TAG = "benchlib-strategy"
+# uv when it is installed, else virtualenv, which nox always has.
+VENV_BACKEND = "uv|virtualenv"
+
+Install = Callable[[nox.Session], None]
+
+
+def _install_once(session: nox.Session, install: Install, root: Path) -> None:
+    """Install unless this venv already has the current pyproject.toml installed."""
+    location = getattr(session.virtualenv, "location", None)
+    if not location:
+        install(session)
+        return
+    pyproject = root / "pyproject.toml"
+    digest = hashlib.sha256(pyproject.read_bytes() if pyproject.exists() else b"").hexdigest()
+    stamp = Path(location) / ".benchlib-installed"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    install(session)
+    stamp.write_text(digest)
+
+
+def _session(name: str, doc: str, tags: list[str]) -> Callable[[Callable[..., None]], None]:
+    def decorate(fn: Callable[..., None]) -> None:
+        fn.__doc__ = doc
+        nox.session(
+            name=name,
+            venv_backend=VENV_BACKEND,
+            reuse_venv=True,
+            tags=tags,
+            allow_parallel=False,  # concurrent sessions would disturb each other's timings
+        )(fn)
+
+    return decorate
+
+
+def register(*, install: Install, root: Path | str = ".") -> None:
+    """Register bench-NAME for each strategy of the project at root, plus bench and summary."""
+    root = Path(root)
+    cfg = config.load(root)
+    for name, strategy in cfg.strategies.items():
+
+        @_session(f"bench-{name}", f"Bench {name}: {strategy.description}", [STRATEGY_TAG])
+        def one(session: nox.Session, name: str = name) -> None:
+            _install_once(session, install, root)
+            session.run("benchlib", "run", name, *session.posargs)
+
+    @_session("bench", "Bench every strategy, then write the summary.", ["bench"])
+    def bench(session: nox.Session) -> None:
+        _install_once(session, install, root)
+        session.run("benchlib", "run", "--summary", *session.posargs)
+
+    @_session("summary", "Merge the result files in results/ into summary.md.", ["summary"])
+    def summary(session: nox.Session) -> None:
+        _install_once(session, install, root)
+        session.run("benchlib", "summary", *session.posargs)
