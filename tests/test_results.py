@@ -1,0 +1,82 @@
+"""The result file: round trip, schema, atomic writes, and refusing what it cannot read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import factories
+import jsonschema
+import pytest
+
+from benchlib import results
+from benchlib.results import ResultError
+
+pytestmark = pytest.mark.unit
+
+SCHEMA = json.loads(Path(results.__file__).with_name("result.schema.json").read_text())
+
+
+def sample() -> results.RunResult:
+    tests = factories.tests_(("tests/a.py::t", "passed", 0.5), ("tests/b.py::u", "failed", 1.0))
+    return factories.result(tests=tests)
+
+
+def test_round_trip_and_schema(tmp_path: Path) -> None:
+    r = sample()
+    path = results.save(r, tmp_path)
+    assert path.name == f"{r.run_id}.json"
+    assert results.load(path) == r
+    jsonschema.validate(json.loads(path.read_text()), SCHEMA)
+
+
+def test_schema_rejects_an_unknown_status(tmp_path: Path) -> None:
+    data = json.loads(results.dumps(sample()))
+    data["status"] = "fine"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, SCHEMA)
+
+
+def test_corrupt_and_foreign_files_are_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "benchlib-run", "schema_')
+    with pytest.raises(ResultError, match="not valid JSON"):
+        results.load(bad)
+    bad.write_text('{"hello": 1}')
+    with pytest.raises(ResultError, match="not a benchlib result file"):
+        results.load(bad)
+
+
+def test_unknown_schema_version_names_it(tmp_path: Path) -> None:
+    data = json.loads(results.dumps(sample()))
+    data["schema_version"] = 99
+    path = tmp_path / "future.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ResultError, match="schema version 99 is not supported"):
+        results.load(path)
+
+
+def test_load_all_skips_what_it_cannot_read(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    results.save(sample(), tmp_path / "a")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "junk.json").write_text("[")
+    (tmp_path / "summary.json").write_text("{}")  # ours, not a run: not even a warning
+    loaded = results.load_all([tmp_path])
+    assert len(loaded.results) == 1
+    assert [e.path.name for e in loaded.skipped] == ["junk.json"]
+
+
+def test_write_atomic_leaves_no_temporary_files(tmp_path: Path) -> None:
+    target = tmp_path / "x.json"
+    results.write_atomic(target, "one")
+    results.write_atomic(target, "two")
+    assert target.read_text() == "two"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+
+def test_status_for_exit() -> None:
+    assert [results.status_for_exit(c) for c in (0, 1, 2, 3, 4, 5, 7, -9)] == [
+        "passed", "tests-failed", "interrupted", "internal-error", "usage-error", "no-tests",
+        "crashed", "killed",
+    ]  # fmt: skip
