@@ -195,3 +195,38 @@ def test_same_heavy_tailed_distribution_is_flagged_at_most_5_percent() -> None:
         current = [10 + rng.expovariate(1.0) for _ in range(5)]
         flagged += stats.compare_ratio(base, current).verdict != "no significant difference"
     assert flagged / 1000 <= 0.05
+
+
+@pytest.mark.parametrize(
+    ("n", "m"), [(stats.NORMAL_ABOVE, stats.NORMAL_ABOVE), (stats.NORMAL_ABOVE, 80), (60, 60)]
+)
+def test_normal_approximation_agrees_with_the_exact_table(n: int, m: int) -> None:
+    exact_k, exact_coverage = _exact(n, m)
+    normal_k, normal_coverage = stats._excluded_per_tail_normal(n, m, 0.05)
+    # Never more differences dropped than the exact table allows (the interval is never
+    # narrower), at most one fewer, and the coverage the same to a tenth of a percent.
+    assert exact_k - 1 <= normal_k <= exact_k
+    assert normal_coverage >= 0.95
+    assert normal_coverage == pytest.approx(exact_coverage, abs=1e-3)
+
+
+def _exact(n: int, m: int) -> tuple[int, float]:
+    """Return _excluded_per_tail's exact answer at 5%, whatever the size."""
+    counts = stats._mann_whitney_counts(n, m, upto=n * m // 2)
+    total = math.comb(n + m, n)
+    tail, k = 0, 0
+    while 2 * (tail + counts[k]) <= 0.05 * total:
+        tail += counts[k]
+        k += 1
+    return k, 1 - 2 * tail / total
+
+
+def test_many_runs_get_an_interval_from_the_normal_approximation() -> None:
+    rng = random.Random(3)
+    base, current = lognormal(rng, 249, 0.02), lognormal(rng, 249, 0.02, scale=5.0)
+    e = stats.compare_ratio(base, current)
+    assert e.verdict == "faster"
+    assert e.low is not None
+    assert e.high is not None
+    assert e.low <= e.ratio <= e.high
+    assert e.confidence == pytest.approx(0.95, abs=1e-3)
