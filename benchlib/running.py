@@ -44,8 +44,16 @@ ENV_ALLOW = (
     "PYTHONOPTIMIZE",
     "PYTHONWARNINGS",
 )
-# Removed from pytest's environment: it would change the run behind the strategy's back.
-ENV_NEUTRALISED = ("PYTEST_ADDOPTS",)
+# Removed from pytest's environment: each would change the run behind the strategy's back.
+# The last four are set by pytest and xdist for their own processes: inherited (benchlib run
+# from a test, or from an xdist worker), they make the target believe it is a worker.
+ENV_NEUTRALISED = (
+    "PYTEST_ADDOPTS",
+    "PYTEST_CURRENT_TEST",
+    "PYTEST_XDIST_TESTRUNUID",
+    "PYTEST_XDIST_WORKER",
+    "PYTEST_XDIST_WORKER_COUNT",
+)
 # How a run is stopped: SIGINT first, so pytest writes its summary and xdist shuts its
 # workers down; then SIGTERM; then SIGKILL, which nothing can ignore. Seconds to wait after each.
 STOP_SEQUENCE = ((signal.SIGINT, 3.0), (signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0))

@@ -68,24 +68,26 @@ def test_peak_rss_sums_the_xdist_workers(tmp_path: Path) -> None:
     expected = peaks[0].peak_rss_bytes + 2 * 200 * MIB
     assert abs(peaks[200].peak_rss_bytes - expected) <= 0.15 * expected
     assert peaks[200].max_single_rss_bytes >= 200 * MIB
-    assert peaks[200].peak_processes == 3
+    assert peaks[200].peak_processes >= 3  # plugins of the environment may add short-lived ones
 
 
 def test_cpu_time_is_the_whole_tree(tmp_path: Path) -> None:
     target = suitekit.copy_suite("cpu", tmp_path)
-    cpu = {}
-    spent = 0.0
-    for burn in (0.0, 1.5):
-        out = tmp_path / f"cpu{burn}"
-        out.mkdir()
-        env = {"BENCH_BURN_S": str(burn), "BENCH_CPU_DIR": str(out)}
-        r = suitekit.run(target, tmp_path / "results", workers=2, env=env)
-        assert r.status == "passed" and r.cpu_source == "rusage"
-        cpu[burn] = r.cpu_user_s + r.cpu_system_s
-        spent = sum(float(p.read_text()) for p in out.iterdir())
-    expected = cpu[0.0] + spent
-    assert spent >= 3.0
-    assert abs(cpu[1.5] - expected) <= 0.10 * expected
+    out = tmp_path / "cpu-report"
+    out.mkdir()
+    # Only xdist: a plugin of the environment that starts helper processes (pytest-benchmark
+    # runs py-cpuinfo in one) would add CPU that no pytest process reports as its own.
+    env = {"BENCH_BURN_S": "4", "BENCH_CPU_DIR": str(out), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    r = suitekit.run(target, tmp_path / "results", workers=2, env=env, args=("-p", "xdist.plugin"))
+    assert r.status == "passed"
+    assert r.cpu_source == "rusage"
+    burned = sum(float(p.read_text()) for p in out.glob("burn-*"))
+    # What each of the three pytest processes says it used at pytest_unconfigure, summed: it
+    # leaves out their shutdown (about 0.2 s each here), hence a burn large beside it.
+    expected = sum(float(p.read_text()) for p in out.glob("rusage-*"))
+    assert len(list(out.glob("rusage-*"))) == 3
+    assert burned >= 8.0
+    assert abs(r.cpu_user_s + r.cpu_system_s - expected) <= 0.10 * expected
 
 
 def test_serial_stays_serial_when_addopts_say_n(tmp_path: Path) -> None:

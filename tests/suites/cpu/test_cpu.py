@@ -12,7 +12,7 @@ def _burn(name):
     while time.process_time() - start < target:
         n += sum(range(1000))
     spent = time.process_time() - start
-    Path(os.environ["BENCH_CPU_DIR"], name).write_text(str(spent))
+    Path(os.environ["BENCH_CPU_DIR"], f"burn-{name}").write_text(str(spent))
 
 
 def test_burn_a():
