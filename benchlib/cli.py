@@ -17,7 +17,6 @@ from pathlib import Path
 
 from benchlib import __version__, config, machine, running, stats
 from benchlib.errors import UsageError
-from benchlib.progress import Display
 from benchlib.strategy import resolve_workers
 
 DEFAULT_BUDGET_S = 1800.0
@@ -101,6 +100,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     results_dir = plans[0].results_dir
     bench_id = uuid.uuid4().hex[:12]
     rounds = args.warmup + (args.repeat or AUTO_MIN_ROUNDS)
+    from benchlib.progress import Display  # it imports the summary: only `run` needs it
+
     display = Display(sys.stderr, len(plans) * rounds)
     walls: dict[str, list[float]] = {p.strategy.name: [] for p in plans}
     compare_to = {p.strategy.name: p.strategy.compare_to for p in plans}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import os
 import platform
 import socket
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +42,35 @@ class Interpreter:
     xdist: str | None
 
 
+def _versions_here() -> dict[str, str | None]:
+    def version(name: str) -> str | None:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    return {
+        "python": platform.python_version(),
+        "pytest": version("pytest"),
+        "pytest-xdist": version("pytest-xdist"),
+    }
+
+
 def probe(python: str, target: Path) -> Interpreter:
     """Ask the target's interpreter for its versions; raise UsageError if it cannot run."""
+    if os.path.abspath(python) == os.path.abspath(sys.executable):
+        found = _versions_here()  # our own interpreter: no need to start another
+    else:
+        found = _probe_other(python, target)
+    if found["pytest"] is None:
+        raise UsageError(
+            f"pytest is not installed for {python!r}; install it there: "
+            f"{python} -m pip install pytest"
+        )
+    return Interpreter(python, found["python"], found["pytest"], found["pytest-xdist"])
+
+
+def _probe_other(python: str, target: Path) -> dict[str, str | None]:
     try:
         out = subprocess.run(
             [python, "-c", _PROBE], cwd=target, capture_output=True, text=True, timeout=60
@@ -53,13 +83,7 @@ def probe(python: str, target: Path) -> Interpreter:
     if out.returncode != 0:
         last = (out.stderr.strip().splitlines() or ["no output"])[-1]
         raise UsageError(f"interpreter {python!r} failed to start: {last}")
-    found = json.loads(out.stdout)
-    if found["pytest"] is None:
-        raise UsageError(
-            f"pytest is not installed for {python!r}; install it there: "
-            f"{python} -m pip install pytest"
-        )
-    return Interpreter(python, found["python"], found["pytest"], found["pytest-xdist"])
+    return json.loads(out.stdout)
 
 
 def _cpu_model() -> str:
