@@ -175,7 +175,8 @@ def ratio_interval(
     k, coverage = _excluded_per_tail(n, m, 1 - confidence)
     if k == 0:
         return None
-    diffs = sorted(math.log(b) - math.log(c) for b in base for c in current)
+    log_current = [math.log(c) for c in current]  # n + m logs, not 2nm: 249 a side has 62,001
+    diffs = sorted([lb - lc for lb in map(math.log, base) for lc in log_current])
     return math.exp(diffs[k - 1]), math.exp(diffs[n * m - k]), coverage
 
 

@@ -1,18 +1,21 @@
 """Time `summarize` and rendering over 1,000 result files of 5,000+ tests each.
 
-Usage: python benchmarks/summary_scale.py [--files N] [--dir DIR] [--plain]
+Usage: python benchmarks/summary_scale.py [--files N] [--dir DIR] [--plain] [--repeat N]
 
-Generates the files in a temporary folder (or in --dir, reused when already there), then
-prints how long the summary takes. --plain times the unoptimized path instead: every file
-through results.load_all into full RunResults, then analyze. The target is 5 s on 2 cores.
+Generates the files in a temporary folder (or in --dir, reused when they are there in the
+current format), then prints how long the summary takes. --plain times the unoptimized path
+instead: every file through results.load_all into full RunResults, then analyze. The target is
+5 s on 2 cores. CPU time (this process and its reader processes) is printed beside the wall
+time because it moves less when something else shares the machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import random
+import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -24,13 +27,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import factories
 
 from benchlib import report, results, summary
-from benchlib.results import Counts
+from benchlib.results import Counts, TestRecord
 
 FULL_TESTS = 5_900
 UNIT_TESTS = 5_000  # the unit lanes run 5,000 of the 5,900: every file has at least 5,000
 VARIANTS = 6  # distinct per-test payloads per strategy; parsing cost does not depend on values
 FLAKY = "tests/docker/test_containers.py::test_teardown_exit_event"
-PLACEHOLDER = "@@TESTS@@"
+EMPTY = '\n "tests": []'
 
 LANES = {
     "serial-full": {"compare_to": None, "scope": "full", "workers": 0, "wall_s": 216.0},
@@ -46,7 +49,7 @@ def _nodeid(i: int) -> str:
     return f"tests/area_{i % 12}/sub_{i % 7}/test_module_{i % 180}.py::test_case_{i}[param-{i}]"
 
 
-def _tests(lane: str, variant: int, rng: random.Random) -> list[dict[str, object]]:
+def _tests(lane: str, variant: int, rng: random.Random) -> tuple[TestRecord, ...]:
     ids = range(FULL_TESTS) if LANES[lane]["scope"] == "full" else range(UNIT_TESTS)
     parallel = LANES[lane]["workers"] != 0
     out = []
@@ -54,24 +57,32 @@ def _tests(lane: str, variant: int, rng: random.Random) -> list[dict[str, object
         setup, call, teardown = rng.random() * 0.01, rng.random() * 0.05, rng.random() * 0.005
         flake = parallel and i == 0 and variant == 0
         out.append(
-            {
-                "call_s": round(call, 6),
-                "duration_s": round(setup + call + teardown, 6),
-                "message": "APIError: did not receive an exit event" if flake else None,
-                "nodeid": _nodeid(i),
-                "outcome": "error" if flake else "passed",
-                "phase": "teardown" if flake else None,
-                "setup_s": round(setup, 6),
-                "teardown_s": round(teardown, 6),
-                "worker": f"gw{i % 2}" if parallel else None,
-            }
+            TestRecord(
+                nodeid=_nodeid(i),
+                outcome="error" if flake else "passed",
+                duration_s=round(setup + call + teardown, 6),  # running.py rounds to 1 µs
+                setup_s=round(setup, 6),
+                call_s=round(call, 6),
+                teardown_s=round(teardown, 6),
+                phase="teardown" if flake else None,
+                message="APIError: did not receive an exit event" if flake else None,
+                worker=f"gw{i % 2}" if parallel else None,
+            )
         )
-    return out
+    return tuple(out)
 
 
-def _fragment(tests: list[dict[str, object]]) -> str:
-    # results.dumps writes indent=1 with sorted keys; the list sits one level deep.
-    return json.dumps(tests, indent=1, sort_keys=True).replace("\n", "\n ")
+def _fragment(tests: tuple[TestRecord, ...]) -> str:
+    """Return the "tests" member as results.dumps writes it, to splice into many files."""
+    text = results.dumps(factories.result(tests=tests))
+    start = text.index('\n "tests": [')
+    return text[start : text.index("\n ]", start) + 3]
+
+
+def _with_tests(r: results.RunResult, fragment: str) -> str:
+    text = results.dumps(dataclasses.replace(r, tests=()))
+    assert text.count(EMPTY) == 1
+    return text.replace(EMPTY, fragment)
 
 
 def generate(folder: Path, files: int) -> int:
@@ -95,26 +106,40 @@ def generate(folder: Path, files: int) -> int:
             warmup=round_ == 0,
             log_path=f"logs/{lane}-{n:05d}.log",
         )
-        doc = results.to_dict(r)
-        doc["tests"] = PLACEHOLDER
-        text = json.dumps(doc, indent=1, sort_keys=True) + "\n"
         fragment = fragments[lane][n % VARIANTS]
-        (folder / f"{r.run_id}.json").write_text(text.replace(f'"{PLACEHOLDER}"', fragment))
+        (folder / f"{r.run_id}.json").write_text(_with_tests(r, fragment))
         total += FULL_TESTS if spec["scope"] == "full" else UNIT_TESTS
     return total
 
 
 def _check_format() -> None:
-    """Make sure the generated files are what results.dumps writes."""
-    r = factories.result(tests=factories.tests_(("t.py::a", "passed", 0.5)))
-    doc = results.to_dict(dataclasses.replace(r, tests=()))
-    doc["tests"] = PLACEHOLDER
-    text = json.dumps(doc, indent=1, sort_keys=True) + "\n"
-    fragment = _fragment([dataclasses.asdict(t) for t in r.tests])
-    assert text.replace(f'"{PLACEHOLDER}"', fragment) == results.dumps(r)
+    """Make sure the spliced files are what results.dumps writes."""
+    tests = factories.tests_(("t.py::a", "passed", 0.5), ("t.py::b", "failed", 0.25))
+    r = factories.result(tests=tests)
+    assert _with_tests(r, _fragment(tests)) == results.dumps(r)
 
 
-def measure(folder: Path, plain: bool) -> tuple[float, summary.Summary]:
+def _reusable(folder: Path, files: int) -> bool:
+    found = sorted(folder.glob("*.json"))
+    if len(found) != files:
+        return False
+    try:
+        results.read(found[0])
+    except results.ResultError:
+        return False  # an older format, most likely
+    return True
+
+
+def _cpu_s() -> float:
+    """Return the CPU time of this process and of its waited-for children (the readers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def measure(folder: Path, plain: bool) -> tuple[float, float, summary.Summary]:
+    """Return wall seconds, CPU seconds and the summary of one summarize-and-render."""
+    cpu = _cpu_s()
     start = time.perf_counter()
     if plain:
         loaded = results.load_all([folder])
@@ -124,7 +149,7 @@ def measure(folder: Path, plain: bool) -> tuple[float, summary.Summary]:
     report.render_markdown(s)
     report.render_json(s)
     report.render_table(s)
-    return time.perf_counter() - start, s
+    return time.perf_counter() - start, _cpu_s() - cpu, s
 
 
 def main() -> int:
@@ -132,24 +157,30 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--dir", type=Path, help="keep the generated files here and reuse them")
     parser.add_argument("--plain", action="store_true", help="time load_all + analyze instead")
+    parser.add_argument("--repeat", type=int, default=1, help="time it this many times")
     args = parser.parse_args()
     _check_format()
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.dir or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        if len(list(folder.glob("*.json"))) != args.files:
+        if not _reusable(folder, args.files):
             for old in folder.glob("*.json"):
                 old.unlink()
             start = time.perf_counter()
             generate(folder, args.files)
             print(f"generated {args.files} files in {time.perf_counter() - start:.1f}s")
         size = sum(p.stat().st_size for p in folder.glob("*.json"))
-        elapsed, s = measure(folder, args.plain)
         path = "load_all + analyze" if args.plain else "summarize"
-        print(
-            f"{path} + render over {len(s.runs)} files ({size / 2**30:.2f} GiB, "
-            f"{UNIT_TESTS:,}-{FULL_TESTS:,} tests each): {elapsed:.2f}s"
-        )
+        walls = []
+        for _ in range(args.repeat):
+            elapsed, cpu, s = measure(folder, args.plain)
+            walls.append(elapsed)
+            print(
+                f"{path} + render over {len(s.runs)} files ({size / 2**30:.2f} GiB, "
+                f"{UNIT_TESTS:,}-{FULL_TESTS:,} tests each): {elapsed:.2f}s (CPU {cpu:.2f}s)"
+            )
+        if args.repeat > 1:
+            print(f"wall: best {min(walls):.2f}s, median {statistics.median(walls):.2f}s")
         print(report.render_table(s), end="")
     return 0
 

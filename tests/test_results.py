@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from benchlib import results
-from benchlib.results import ResultError
+from benchlib.results import ResultError, TestRecord
 
 pytestmark = pytest.mark.unit
 
@@ -28,6 +28,47 @@ def test_round_trip_and_schema(tmp_path: Path) -> None:
     assert path.name == f"{r.run_id}.json"
     assert results.load(path) == r
     jsonschema.validate(json.loads(path.read_text()), SCHEMA)
+
+
+def test_tests_are_rows_one_a_line_with_defaults_left_out(tmp_path: Path) -> None:
+    full = TestRecord(
+        'tests/c.py::v[a\n"ü]', "error", 0.3, 0.1, 0.2, 0.0, "teardown", "APIError: x", "gw1"
+    )
+    r = factories.result(tests=(*sample().tests, full))
+    path = results.save(r, tmp_path)
+    assert results.load(path) == r
+    data = json.loads(path.read_text())
+    jsonschema.validate(data, SCHEMA)
+    assert data["test_fields"] == list(results.TEST_FIELDS)
+    assert data["tests"] == [
+        ["tests/a.py::t", "passed", 0.5, 0.0, 0.5],  # teardown 0.0 and three nulls left out
+        ["tests/b.py::u", "failed", 1.0, 0.0, 1.0],
+        ['tests/c.py::v[a\n"ü]', "error", 0.3, 0.1, 0.2, 0.0, "teardown", "APIError: x", "gw1"],
+    ]
+    lines = path.read_text().splitlines()
+    start = lines.index(' "tests": [')
+    assert lines[start + 1 : start + 5] == [
+        '  ["tests/a.py::t","passed",0.5,0.0,0.5],',
+        '  ["tests/b.py::u","failed",1.0,0.0,1.0],',
+        '  ["tests/c.py::v[a\\n\\"\\u00fc]","error",0.3,0.1,0.2,0.0,"teardown",'
+        '"APIError: x","gw1"]',
+        " ],",
+    ]
+
+
+def test_a_run_without_tests_round_trips() -> None:
+    r = factories.result()
+    assert json.loads(results.dumps(r))["tests"] == []
+    assert results.loads(results.dumps(r), Path("r.json")) == r
+
+
+def test_other_test_fields_are_refused(tmp_path: Path) -> None:
+    data = json.loads(results.dumps(sample()))
+    data["test_fields"] = ["outcome", "nodeid", "duration_s"]
+    path = tmp_path / "reordered.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ResultError, match=r"malformed result .*test_fields"):
+        results.load(path)
 
 
 def test_schema_rejects_an_unknown_status(tmp_path: Path) -> None:
