@@ -249,7 +249,10 @@ def record_rows(data: dict[str, Any]) -> list[list[Any]]:
 def from_dict(data: dict[str, Any]) -> RunResult:
     """Build a result from its JSON form; raise ValueError or TypeError if malformed."""
     data = dict(data)
-    data["tests"] = tuple(TestRecord(*row) for row in record_rows(data))
+    rows = record_rows(data)
+    if not all(type(row) is list for row in rows):
+        raise TypeError("each test must be a JSON array in the order of test_fields")
+    data["tests"] = tuple(TestRecord(*row) for row in rows)
     del data["test_fields"]
     data["strategy"] = StrategyRecord(
         **{**data["strategy"], "pytest_args": tuple(data["strategy"]["pytest_args"])}

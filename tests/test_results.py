@@ -121,3 +121,12 @@ def test_status_for_exit() -> None:
         "passed", "tests-failed", "interrupted", "internal-error", "usage-error", "no-tests",
         "crashed", "killed",
     ]  # fmt: skip
+
+
+def test_a_test_row_that_is_not_an_array_is_refused(tmp_path: Path) -> None:
+    data = json.loads(results.dumps(sample()))
+    data["tests"][0] = {"nodeid": "tests/a.py::t", "outcome": "passed"}
+    path = tmp_path / "objects.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ResultError, match="must be a JSON array"):
+        results.load(path)
