@@ -82,8 +82,8 @@ def test_cpu_time_is_the_whole_tree(tmp_path: Path) -> None:
     assert r.status == "passed"
     assert r.cpu_source == "rusage"
     burned = sum(float(p.read_text()) for p in out.glob("burn-*"))
-    # What each of the three pytest processes says it used at pytest_unconfigure, summed: it
-    # leaves out their shutdown (about 0.2 s each here), hence a burn large beside it.
+    # What each of the three pytest processes says it used at exit, summed (it leaves out only
+    # the interpreter's last teardown; the burn is large beside that).
     expected = sum(float(p.read_text()) for p in out.glob("rusage-*"))
     assert len(list(out.glob("rusage-*"))) == 3
     assert burned >= 8.0
