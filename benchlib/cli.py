@@ -36,7 +36,7 @@ def _interpreter(args: argparse.Namespace, cfg: config.Config) -> machine.Interp
     python = args.python or cfg.python
     if python and ("/" in python or "\\" in python):
         python = str(cfg.target / python)  # relative to the target, like its other paths
-    return machine.probe(running.which(python or sys.executable), cfg.target)
+    return machine.probe(python or sys.executable, cfg.target)
 
 
 def _names(requested: Sequence[str], cfg: config.Config) -> list[str]:

@@ -6,6 +6,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import shutil
 import socket
 import subprocess
 import sys
@@ -57,7 +58,14 @@ def _versions_here() -> dict[str, str | None]:
 
 
 def probe(python: str, target: Path) -> Interpreter:
-    """Ask the target's interpreter for its versions; raise UsageError if it cannot run."""
+    """Resolve the target's interpreter and ask it for its versions, or raise UsageError."""
+    found_path = shutil.which(python)
+    if found_path is None:
+        raise UsageError(
+            f"interpreter {python!r} not found; set `python` in [tool.benchlib] or pass "
+            "--python with the path of the Python that has your test dependencies"
+        )
+    python = found_path
     if os.path.abspath(python) == os.path.abspath(sys.executable):
         found = _versions_here()  # our own interpreter: no need to start another
     else:

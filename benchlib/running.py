@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -537,14 +536,3 @@ def _result(
         warmup=plan.warmup,
         bench_id=plan.bench_id,
     )
-
-
-def which(python: str) -> str:
-    """Resolve an interpreter name or path, or raise UsageError naming it."""
-    found = shutil.which(python)
-    if found is None:
-        raise UsageError(
-            f"interpreter {python!r} not found; set `python` in [tool.benchlib] or pass "
-            "--python with the path of the Python that has your test dependencies"
-        )
-    return found
