@@ -15,10 +15,12 @@ from benchlib.sampling import LinuxTree, PsutilTree, Sampler
 
 pytestmark = pytest.mark.integration
 
+# Each child says so once it runs Python code: right at exec a process can show 0 RSS.
+# One write() a line: writes to a pipe this short are atomic, so the lines cannot interleave.
+KID = "import os, time; os.write(1, b'kid\\n'); time.sleep(60)"
 TREE = (
     "import subprocess, sys, time\n"
-    "kids = [subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])"
-    " for _ in range(3)]\n"
+    f"kids = [subprocess.Popen([sys.executable, '-c', {KID!r}]) for _ in range(3)]\n"
     "print('ready', flush=True)\n"
     "time.sleep(60)\n"
 )
@@ -30,7 +32,8 @@ def tree() -> Iterator[subprocess.Popen[str]]:
         [sys.executable, "-c", TREE], start_new_session=True, stdout=subprocess.PIPE, text=True
     )
     assert proc.stdout is not None
-    assert proc.stdout.readline() == "ready\n"
+    lines = sorted(proc.stdout.readline() for _ in range(4))
+    assert lines == ["kid\n"] * 3 + ["ready\n"]
     yield proc
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
