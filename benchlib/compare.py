@@ -84,9 +84,12 @@ class Comparison:
 def budgets_from(strategies: Iterable[Strategy]) -> dict[str, Budget]:
     """Return the budgets configured on strategies, for those that set any."""
     return {
-        s.name: Budget(max_wall_s=s.max_wall_s, max_warnings=s.max_warnings)
+        s.name: Budget(
+            max_wall_s=s.budgets.get("max_wall_s"),
+            max_warnings=int(s.budgets["max_warnings"]) if "max_warnings" in s.budgets else None,
+        )
         for s in strategies
-        if s.max_wall_s is not None or s.max_warnings is not None
+        if s.budgets
     }
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchlib import budgets
 from benchlib.errors import UsageError
 from benchlib.strategy import BUILTIN, Strategy
 
@@ -85,8 +86,7 @@ STRATEGY_KEYS: dict[str, Rule] = {
     "timeout_s": (_is_positive, "a number of seconds > 0"),
     "compare_to": (_is_str, "the name of another strategy"),
     "scope": (lambda v: v in ("full", "subset"), '"full" or "subset"'),
-    "max_wall_s": (_is_positive, "a number of seconds > 0"),
-    "max_warnings": (_is_count, "a whole number >= 0"),
+    **{key: (kind.valid, kind.expected()) for key, kind in budgets.KINDS.items()},
     "enabled": (lambda v: isinstance(v, bool), "true or false"),
 }
 _LIST_FIELDS = {"paths", "ignore", "deselect", "args"}
@@ -131,6 +131,9 @@ def _strategy(name: str, table: Mapping[str, Any], src: str) -> Strategy | None:
     fields = {k: (tuple(v) if k in _LIST_FIELDS else v) for k, v in table.items()}
     if not fields.pop("enabled", True):
         return None
+    limits = {k: fields.pop(k) for k in list(fields) if k in budgets.KINDS}
+    if limits:
+        fields["budgets"] = limits
     for key, option in (("markers", "-m"), ("keyword", "-k")):
         if key in fields:
             check_expression(fields[key], option, f"{src}: [{section}] {key}")

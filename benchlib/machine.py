@@ -138,8 +138,11 @@ def target_info(path: Path) -> Target:
     """Return the target folder with its git commit and whether its tree is dirty."""
     commit = _git(path, "rev-parse", "HEAD")
     status = _git(path, "status", "--porcelain") if commit else None
+    remote = _git(path, "remote", "get-url", "origin") if commit else None
+    root = _git(path, "rev-parse", "--show-toplevel") if commit else None
     return Target(
         path=str(path),
         git_commit=commit.strip() if commit else None,
         git_dirty=bool(status.strip()) if status is not None else None,
+        project=(remote or root or str(path)).strip(),
     )

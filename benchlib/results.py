@@ -25,7 +25,13 @@ except ImportError:  # pragma: no cover - depends on the environment
 #    nine keys, indented. Over benchmarks/summary_scale.py's 1,000 files of 5,000-5,900 tests,
 #    orjson's parse fell from ~8.5 ms to ~3 ms a file and the files from 1.38 to 0.63 GiB;
 #    reading them was most of a summary's time.
-SCHEMA_VERSION = 2
+# 3: budgets (strategy.budgets) and the project's identity (target.project) recorded;
+#    cpu_utilization and outcome.warnings are no longer stored but computed on read; keys a
+#    reader does not know are kept in `extra` and ignored, so a minor version (schema_minor)
+#    can add fields without breaking older readers. Version 2 files are still read.
+SCHEMA_VERSION = 3
+SCHEMA_MINOR = 0
+READABLE_VERSIONS = frozenset({2, 3})
 FORMAT = "benchlib-run"
 
 Status = Literal[
@@ -120,13 +126,23 @@ class StrategyRecord:
     compare_to: str | None
     scope: Literal["full", "subset"]
     timeout_s: float | None = None
+    budgets: dict[str, float] = field(default_factory=dict)  # budgets.KINDS key -> limit
 
 
 @dataclass(frozen=True)
 class Target:
+    """The project benched: runs of different projects are never compared silently."""
+
     path: str
     git_commit: str | None
     git_dirty: bool | None
+    # Who the project is, whichever folder it was checked out in: the git remote's URL, else
+    # the git root, else the folder. None in files before version 3 (their path stands in).
+    project: str | None = None
+
+    @property
+    def identity(self) -> str:
+        return self.project or self.path
 
 
 @dataclass(frozen=True)
@@ -191,7 +207,6 @@ class RunResult:
     cpu_user_s: float
     cpu_system_s: float
     cpu_source: Literal["rusage", "sampled"]  # rusage is exact; sampled misses orphans
-    cpu_utilization: float  # tree CPU / (wall * usable CPUs)
     peak_rss_bytes: int  # sum over the tree; shared pages count once per process
     max_single_rss_bytes: int
     peak_processes: int
@@ -211,15 +226,24 @@ class RunResult:
     warmup: bool = False  # warm-up runs are kept but left out of statistics
     bench_id: str | None = None  # shared by the runs of one bench invocation
     schema_version: int = SCHEMA_VERSION
+    schema_minor: int = SCHEMA_MINOR
     format: str = FORMAT
+    extra: dict[str, Any] = field(default_factory=dict)  # keys of a newer minor version
+
+    @property
+    def cpu_utilization(self) -> float:
+        """Return the tree's CPU time over the CPU time the usable CPUs offered."""
+        offered = self.wall_s * self.machine.cpus_usable
+        return (self.cpu_user_s + self.cpu_system_s) / offered if offered > 0 else 0.0
 
 
 def to_dict(result: RunResult) -> dict[str, Any]:
     """Return the result's JSON form, per-test records as rows (see TEST_FIELDS)."""
-    data = dataclasses.asdict(dataclasses.replace(result, tests=()))
+    data = dataclasses.asdict(dataclasses.replace(result, tests=(), extra={}))
+    del data["extra"], data["outcome"]["warnings"]  # warnings: the categories' sum
     data["test_fields"] = list(TEST_FIELDS)
     data["tests"] = [record_row(t) for t in result.tests]
-    return data
+    return {**result.extra, **data}
 
 
 def record_row(test: TestRecord) -> list[Any]:
@@ -246,24 +270,45 @@ def record_rows(data: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
+_RUN_FIELDS = frozenset(f.name for f in dataclasses.fields(RunResult)) - {"extra"}
+# Stored by version 2, computed since.
+_DERIVED = frozenset({"cpu_utilization"})
+
+
+def _known(cls: type[Any], data: Any) -> dict[str, Any]:
+    """Return the keys of data that are fields of cls: a newer minor version's are ignored."""
+    if not isinstance(data, dict):
+        raise TypeError(f"{cls.__name__.lower()} must be a JSON object")
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
+
+
 def from_dict(data: dict[str, Any]) -> RunResult:
     """Build a result from its JSON form; raise ValueError or TypeError if malformed."""
-    data = dict(data)
     rows = record_rows(data)
     if not all(type(row) is list for row in rows):
         raise TypeError("each test must be a JSON array in the order of test_fields")
-    data["tests"] = tuple(TestRecord(*row) for row in rows)
-    del data["test_fields"]
-    data["strategy"] = StrategyRecord(
-        **{**data["strategy"], "pytest_args": tuple(data["strategy"]["pytest_args"])}
+    fields = {k: v for k, v in data.items() if k in _RUN_FIELDS}
+    fields["extra"] = {
+        k: v for k, v in data.items() if k not in _RUN_FIELDS | _DERIVED | {"test_fields"}
+    }
+    fields["tests"] = tuple(TestRecord(*row) for row in rows)
+    strategy = _known(StrategyRecord, data["strategy"])
+    fields["strategy"] = StrategyRecord(
+        **{**strategy, "pytest_args": tuple(strategy["pytest_args"])}
     )
-    data["argv"] = tuple(data["argv"])
-    data["target"] = Target(**data["target"])
-    data["outcome"] = Counts(**data["outcome"])
-    data["samples"] = Samples(**{k: tuple(v) for k, v in data["samples"].items()})
-    data["machine"] = Machine(**data["machine"])
-    data["sampler"] = SamplerInfo(**data["sampler"])
-    return RunResult(**data)
+    fields["argv"] = tuple(data["argv"])
+    fields["target"] = Target(**_known(Target, data["target"]))
+    categories = data["warning_categories"]
+    outcome = _known(Counts, data["outcome"])
+    fields["outcome"] = Counts(**{**outcome, "warnings": sum(categories.values())})
+    samples = _known(Samples, data["samples"])
+    fields["samples"] = Samples(**{k: tuple(v) for k, v in samples.items()})
+    fields["machine"] = Machine(**_known(Machine, data["machine"]))
+    fields["sampler"] = SamplerInfo(**_known(SamplerInfo, data["sampler"]))
+    fields["schema_version"] = SCHEMA_VERSION
+    fields["schema_minor"] = data.get("schema_minor", 0) if data["schema_version"] == 3 else 0
+    return RunResult(**fields)
 
 
 def _json_loads(text: str | bytes) -> Any:
@@ -305,11 +350,11 @@ def parse(text: str | bytes, path: Path) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ResultError(path, "not a benchlib result file")
     version = data.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_VERSIONS or type(version) is not int:
         raise ResultError(
             path,
-            f"schema version {version!r} is not supported "
-            f"(this benchlib reads {SCHEMA_VERSION}); upgrade benchlib",
+            f"schema version {version!r} is not supported (this benchlib reads versions "
+            f"{', '.join(map(str, sorted(READABLE_VERSIONS)))}); upgrade benchlib",
         )
     return data
 

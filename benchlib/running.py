@@ -505,6 +505,7 @@ def _result(
             compare_to=s.compare_to,
             scope=s.scope,
             timeout_s=plan.timeout_s,
+            budgets=dict(s.budgets),
         ),
         argv=tuple(argv),
         target=target_info(plan.target),
@@ -516,7 +517,6 @@ def _result(
         cpu_user_s=round(user, 6),
         cpu_system_s=round(system, 6),
         cpu_source=source,  # type: ignore[arg-type]
-        cpu_utilization=round((user + system) / (wall_s * machine.cpus_usable), 4),
         peak_rss_bytes=tree.peak_rss_bytes,
         max_single_rss_bytes=tree.max_single_rss_bytes,
         peak_processes=tree.peak_processes,

@@ -29,8 +29,7 @@ class Strategy:
     timeout_s: float | None = None  # None: the configured default
     compare_to: str | None = None  # the strategy that is this one's "before"
     scope: Scope = "full"  # "subset" if it runs part of the baseline on purpose
-    max_wall_s: float | None = None  # budget checked by `benchlib compare`
-    max_warnings: int | None = None
+    budgets: dict[str, float] = field(default_factory=dict)  # key of budgets.KINDS -> limit
 
 
 BUILTIN: dict[str, Strategy] = {

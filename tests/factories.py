@@ -78,7 +78,6 @@ def result(
         "cpu_user_s": wall_s * 0.9,
         "cpu_system_s": wall_s * 0.05,
         "cpu_source": "rusage",
-        "cpu_utilization": 0.475,
         "peak_rss_bytes": 100 * 2**20,
         "max_single_rss_bytes": 100 * 2**20,
         "peak_processes": 1,
@@ -95,6 +94,9 @@ def result(
         "ignored_env": {},
     }
     fields.update(kw)
+    if fields["outcome"].warnings and not fields["warning_categories"]:
+        # Files store the categories; the total is their sum.
+        fields["warning_categories"] = {"UserWarning": fields["outcome"].warnings}
     return RunResult(**fields)
 
 

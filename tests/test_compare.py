@@ -112,7 +112,10 @@ def test_budget_for_strategy_without_current_runs_is_noted() -> None:
 
 
 def test_budgets_from_strategies() -> None:
-    strategies = [Strategy("gate", max_wall_s=120.0, max_warnings=0), Strategy("unit")]
+    strategies = [
+        Strategy("gate", budgets={"max_wall_s": 120.0, "max_warnings": 0}),
+        Strategy("unit"),
+    ]
     assert budgets_from(strategies) == {"gate": Budget(max_wall_s=120.0, max_warnings=0)}
 
 
