@@ -33,10 +33,13 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(reuse_venv=True, tags=["ci"])
 def lint(session: nox.Session) -> None:
-    """Check style with ruff."""
-    session.install("ruff")
+    """Check style with ruff and types with mypy --strict."""
+    # mypy follows benchlib's imports into nox, pytest and psutil: install the project with
+    # them; psutil ships no type hints, types-psutil carries them.
+    session.install("-e", ".", "ruff", "mypy", "types-psutil")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("mypy", "--strict", "benchlib")
 
 
 @nox.session(reuse_venv=True, default=False)

@@ -43,18 +43,17 @@ class Interpreter:
     xdist: str | None
 
 
-def _versions_here() -> dict[str, str | None]:
-    def version(name: str) -> str | None:
-        try:
-            return importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            return None
+def _version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
-    return {
-        "python": platform.python_version(),
-        "pytest": version("pytest"),
-        "pytest-xdist": version("pytest-xdist"),
-    }
+
+def _versions_here(path: str) -> Interpreter:
+    return Interpreter(
+        path, platform.python_version(), _version("pytest"), _version("pytest-xdist")
+    )
 
 
 def probe(python: str, target: Path) -> Interpreter:
@@ -67,18 +66,18 @@ def probe(python: str, target: Path) -> Interpreter:
         )
     python = found_path
     if os.path.abspath(python) == os.path.abspath(sys.executable):
-        found = _versions_here()  # our own interpreter: no need to start another
+        found = _versions_here(python)  # our own interpreter: no need to start another
     else:
         found = _probe_other(python, target)
-    if found["pytest"] is None:
+    if found.pytest is None:
         raise UsageError(
             f"pytest is not installed for {python!r}; install it there: "
             f"{python} -m pip install pytest"
         )
-    return Interpreter(python, found["python"], found["pytest"], found["pytest-xdist"])
+    return found
 
 
-def _probe_other(python: str, target: Path) -> dict[str, str | None]:
+def _probe_other(python: str, target: Path) -> Interpreter:
     try:
         out = subprocess.run(
             [python, "-c", _PROBE], cwd=target, capture_output=True, text=True, timeout=60
@@ -91,7 +90,20 @@ def _probe_other(python: str, target: Path) -> dict[str, str | None]:
     if out.returncode != 0:
         last = (out.stderr.strip().splitlines() or ["no output"])[-1]
         raise UsageError(f"interpreter {python!r} failed to start: {last}")
-    return json.loads(out.stdout)
+    return _parse_probe(python, out.stdout)
+
+
+def _parse_probe(python: str, text: str) -> Interpreter:
+    """Check the probe's JSON: a sitecustomize or a startup hook may have printed first."""
+    try:
+        found = json.loads(text)
+    except ValueError:
+        found = None
+    if not isinstance(found, dict) or not isinstance(found.get("python"), str):
+        raise UsageError(f"interpreter {python!r} answered the version probe with {text!r}")
+    versions = [found.get("pytest"), found.get("pytest-xdist")]
+    pytest, xdist = (v if isinstance(v, str) else None for v in versions)
+    return Interpreter(python, found["python"], pytest, xdist)
 
 
 def _cpu_model() -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from benchlib import config
 from benchlib.errors import UsageError
-from benchlib.strategy import BUILTIN
+from benchlib.strategy import BUILTIN, Strategy
 
 pytestmark = pytest.mark.unit
 
@@ -29,8 +30,9 @@ def error(tmp_path: Path, toml: str) -> str:
 def test_no_pyproject_gives_the_builtins(tmp_path: Path) -> None:
     cfg = config.load(tmp_path)
     assert list(cfg.strategies) == ["serial-full", "unit", "xdist-unit", "gate"]
+    assert cfg.strategies == BUILTIN
     assert cfg.source is None
-    assert cfg.timeout_s == config.DEFAULT_TIMEOUT_S
+    assert (cfg.timeout_s, cfg.interval_s) == (3600.0, 0.1)  # the defaults the README gives
 
 
 def test_override_and_add(tmp_path: Path) -> None:
@@ -126,9 +128,81 @@ def test_unregistered_marker_warns(tmp_path: Path) -> None:
     assert config.unregistered_markers(cfg, ["unit"]) == []
 
 
-def test_builtins_mirror_the_report() -> None:
-    assert BUILTIN["unit"].markers == "unit"
-    assert BUILTIN["xdist-unit"].compare_to == "unit"
-    assert BUILTIN["gate"].compare_to == "serial-full"
-    assert BUILTIN["gate"].scope == "full"
-    assert BUILTIN["unit"].scope == "subset"
+def test_every_top_level_key_is_read(tmp_path: Path) -> None:
+    cfg = config.load(
+        project(
+            tmp_path,
+            """
+[tool.benchlib]
+python = "env/bin/python3"
+paths = ["t/a", "t/b"]
+args = ["-x", "--tb=line"]
+ignore = ["t/a/test_slow.py"]
+timeout_s = 12
+results = "out/bench"
+interval_s = 0.25
+""",
+        )
+    )
+    assert cfg.python == "env/bin/python3"
+    assert cfg.paths == ("t/a", "t/b")
+    assert cfg.args == ("-x", "--tb=line")
+    assert cfg.ignore == ("t/a/test_slow.py",)
+    assert cfg.timeout_s == 12.0
+    assert cfg.results == Path("out/bench")
+    assert cfg.interval_s == 0.25
+    assert cfg.source == tmp_path.resolve() / "pyproject.toml"
+
+
+def test_every_strategy_key_is_read(tmp_path: Path) -> None:
+    cfg = config.load(
+        project(
+            tmp_path,
+            """
+[tool.benchlib.strategies.mine]
+description = "Mine"
+paths = ["t"]
+markers = "fast"
+keyword = "not db"
+ignore = ["t/x.py"]
+deselect = ["t/y.py::test_z"]
+workers = 3
+dist = "worksteal"
+args = ["-p", "no:randomly"]
+env = { SEED = "7" }
+timeout_s = 30
+compare_to = "gate"
+scope = "subset"
+max_wall_s = 9.5
+max_warnings = 2
+""",
+        )
+    )
+    assert cfg.strategies["mine"] == Strategy(
+        name="mine",
+        description="Mine",
+        paths=("t",),
+        markers="fast",
+        keyword="not db",
+        ignore=("t/x.py",),
+        deselect=("t/y.py::test_z",),
+        workers=3,
+        dist="worksteal",
+        args=("-p", "no:randomly"),
+        env={"SEED": "7"},
+        timeout_s=30,
+        compare_to="gate",
+        scope="subset",
+        max_wall_s=9.5,
+        max_warnings=2,
+    )
+
+
+@pytest.mark.parametrize("name", list(BUILTIN))
+def test_overriding_a_builtin_changes_only_the_keys_written(tmp_path: Path, name: str) -> None:
+    toml = f"[tool.benchlib.strategies.{name}]\nworkers = 5\nmarkers = 'db or slow'\n"
+    loaded = config.load(project(tmp_path, toml)).strategies[name]
+    assert (loaded.workers, loaded.markers) == (5, "db or slow")
+    assert dataclasses.replace(loaded, workers=0, markers=None) == dataclasses.replace(
+        BUILTIN[name], workers=0, markers=None
+    )

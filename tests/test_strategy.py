@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
-from benchlib.strategy import Strategy, pytest_args, resolve_workers, usable_cpus
+from benchlib.strategy import Strategy, pytest_args, resolve_workers
 
-pytestmark = pytest.mark.unit
+unit = pytest.mark.unit
+needs_affinity = pytest.mark.skipif(
+    not hasattr(os, "sched_getaffinity"), reason="the OS has no CPU affinity (macOS, Windows)"
+)
 
 
 def args(s: Strategy, workers: int = 0, xdist: bool = True) -> list[str]:
@@ -15,11 +22,13 @@ def args(s: Strategy, workers: int = 0, xdist: bool = True) -> list[str]:
     )
 
 
+@unit
 def test_serial_pins_n_0_when_xdist_is_there() -> None:
     assert args(Strategy("s")) == ["tests", "-q", "-n", "0"]
     assert args(Strategy("s"), xdist=False) == ["tests", "-q"]
 
 
+@unit
 def test_selection_and_parallelism() -> None:
     s = Strategy(
         "x",
@@ -36,10 +45,39 @@ def test_selection_and_parallelism() -> None:
     ]  # fmt: skip
 
 
+@unit
 def test_strategy_paths_replace_the_configured_ones() -> None:
     assert args(Strategy("x", paths=("tests/unit",)))[0] == "tests/unit"
 
 
-def test_auto_resolves_to_usable_cpus() -> None:
-    assert resolve_workers("auto") == usable_cpus() >= 1
+@unit
+def test_a_number_of_workers_is_kept() -> None:
     assert resolve_workers(3) == 3
+    assert resolve_workers(0) == 0
+
+
+@unit
+@needs_affinity
+def test_auto_is_the_cpus_this_process_may_use() -> None:
+    assert resolve_workers("auto") == len(os.sched_getaffinity(0))
+
+
+# Pinning this test's own process would leak into the tests xdist runs after it: pin a child.
+_PINNED = """
+import os, sys
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+from benchlib.strategy import resolve_workers
+print(resolve_workers("auto"), os.cpu_count())
+"""
+
+
+@pytest.mark.integration
+@needs_affinity
+def test_auto_follows_affinity_not_the_cpu_count() -> None:
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one usable CPU: pinning to one would not tell affinity from the count")
+    out = subprocess.run(
+        [sys.executable, "-c", _PINNED], capture_output=True, text=True, check=True, timeout=60
+    )
+    workers, cpu_count = map(int, out.stdout.split())
+    assert workers == 1 < cpu_count
