@@ -9,74 +9,82 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
+import signal
 import sys
-import time
-import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
-from benchlib import __version__, config, machine, running, stats
-from benchlib.errors import UsageError
-from benchlib.strategy import resolve_workers
+from benchlib import __version__, config, stats
+from benchlib.errors import BenchlibError, InputError
 
-DEFAULT_BUDGET_S = 1800.0
-# A bench succeeds when every run ended by pytest's own verdict; failing tests are a finding
-# for the report, a timeout or crash is not a measurement.
-COMPLETED = frozenset({"passed", "tests-failed"})
-AUTO_MIN_ROUNDS = 4  # the exact 95% interval needs 4 runs a side (see stats)
+UsageError = BenchlibError  # the summary and compare commands' errors
+
+if TYPE_CHECKING:
+    from benchlib import bench, machine
 
 
 def _results_dir(args: argparse.Namespace, cfg: config.Config) -> Path:
-    if args.results:
-        return Path(args.results)
-    return cfg.target / cfg.results if cfg.results else Path("results")
+    """Return the results folder: --results relative to here, else the config's (target's)."""
+    return Path(args.results).resolve() if args.results else cfg.results
 
 
 def _interpreter(args: argparse.Namespace, cfg: config.Config) -> machine.Interpreter:
+    from benchlib import machine
+
     python = args.python or cfg.python
-    if python and ("/" in python or "\\" in python):
-        python = str(cfg.target / python)  # relative to the target, like its other paths
+    if python and ("/" in python or "\\" in python) and not args.python:
+        python = str(cfg.target / python)  # in the config: relative to the target
     return machine.probe(python or sys.executable, cfg.target)
 
 
 def _names(requested: Sequence[str], cfg: config.Config) -> list[str]:
     for name in requested:
         if name not in cfg.strategies:
-            raise UsageError(
-                f"unknown strategy {name!r}; known: {', '.join(cfg.strategies)} "
-                "(`benchlib list` shows them)"
-            )
+            raise InputError(
+                "strategy", name, "is not configured",
+                f"use one of: {', '.join(cfg.strategies)} (`benchlib list` shows them)",
+            )  # fmt: skip
     return list(dict.fromkeys(requested)) or list(cfg.strategies)
 
 
-def _repeat(text: str) -> int | None:
-    if text == "auto":
-        return None
+def check_results_dir(path: Path) -> None:
+    """Make the results folder, or raise InputError naming it."""
     try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number >= 1, or auto")
-    return n
+        (path / "logs").mkdir(parents=True, exist_ok=True)
+        probe = path / ".benchlib-write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(
+            "results", str(path), f"is not writable ({exc.strerror})", "give a folder you can write"
+        ) from None
 
 
-def _plans(args: argparse.Namespace, cfg: config.Config) -> list[running.RunPlan]:
+def _plans(args: argparse.Namespace, cfg: config.Config) -> list[bench.RunPlan]:
+    from benchlib import bench
+    from benchlib.machine import usable_cpus
+    from benchlib.strategy import resolve_workers
+
     interpreter = _interpreter(args, cfg)
     results_dir = _results_dir(args, cfg)
-    running.check_results_dir(results_dir)
+    check_results_dir(results_dir)
     plans = []
     for name in _names(args.strategies, cfg):
         s = cfg.strategies[name]
-        workers = args.workers if args.workers is not None else resolve_workers(s.workers)
+        workers = (
+            args.workers if args.workers is not None else resolve_workers(s.workers, usable_cpus())
+        )
         if workers > 0 and interpreter.xdist is None:
-            raise UsageError(
-                f"strategy {name!r} runs {workers} xdist workers, but pytest-xdist is not "
-                f"installed for {interpreter.path}; install it there "
-                f"({interpreter.path} -m pip install pytest-xdist) or pass --workers 0"
-            )
+            raise InputError(
+                "python", interpreter.path,
+                f"has no pytest-xdist, which strategy {name!r} needs for {workers} workers",
+                f"install it there ({interpreter.path} -m pip install pytest-xdist) "
+                "or pass --workers 0",
+            )  # fmt: skip
         plans.append(
-            running.RunPlan(
+            bench.RunPlan(
                 strategy=s,
                 target=cfg.target,
                 interpreter=interpreter,
@@ -93,65 +101,28 @@ def _plans(args: argparse.Namespace, cfg: config.Config) -> list[running.RunPlan
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from benchlib import bench
+    from benchlib.progress import Display  # it imports the summary: only `run` needs it
+
     cfg = config.load(Path(args.target))
     plans = _plans(args, cfg)
     for warning in config.unregistered_markers(cfg, [p.strategy.name for p in plans]):
-        print(f"benchlib: warning: {warning}", file=sys.stderr)
-    results_dir = plans[0].results_dir
-    bench_id = uuid.uuid4().hex[:12]
-    rounds = args.warmup + (args.repeat or AUTO_MIN_ROUNDS)
-    from benchlib.progress import Display  # it imports the summary: only `run` needs it
-
-    display = Display(sys.stderr, len(plans) * rounds)
-    walls: dict[str, list[float]] = {p.strategy.name: [] for p in plans}
-    compare_to = {p.strategy.name: p.strategy.compare_to for p in plans}
-    written: list[Path] = []
-    worst = 0
-    t0 = time.monotonic()
-    with running.exclusive(results_dir):
-        round_ = 0
-        while True:
-            warmup = round_ < args.warmup
-            # Round-robin: drift in the machine hits every strategy alike.
-            for plan in plans:
-                plan = dataclasses.replace(plan, round=round_, warmup=warmup, bench_id=bench_id)
-                display.start(plan.strategy.name, round_, warmup)
-                result, path = running.run(plan, progress=display.update)
-                display.finish(result, str(path))
-                written.append(path)
-                worst = max(worst, 0 if result.status in COMPLETED else 1)
-                if not warmup:
-                    walls[plan.strategy.name].append(result.wall_s)
-            round_ += 1
-            if not _another_round(args, round_, walls, compare_to, time.monotonic() - t0):
-                break
-            display.total = max(display.total, display.index + len(plans))
+        _warn(warning)
+    schedule = bench.Schedule(args.repeat, args.warmup, args.budget, args.width)
+    done = bench.bench(plans, schedule, Display(sys.stderr))
     if args.summary:
-        _summarize(written, results_dir)
-    return worst
+        # The whole folder, not only this bench's runs: never replace a fuller report.
+        _summarize([plans[0].results_dir], plans[0].results_dir)
+    return 0 if done.all_completed else 1
 
 
-def _another_round(
-    args: argparse.Namespace,
-    done: int,
-    walls: dict[str, list[float]],
-    compare_to: dict[str, str | None],
-    elapsed_s: float,
-) -> bool:
-    if args.repeat is not None:
-        return done < args.warmup + args.repeat
-    measured = done - args.warmup
-    if measured < AUTO_MIN_ROUNDS:
-        return True
-    # Stop before a round that would overrun the budget, judging by the last round's cost.
-    per_round = elapsed_s / done
-    if elapsed_s + per_round > args.budget:
-        return False
-    relevant = {k: v for k, v in compare_to.items() if v in walls}
-    return stats.needs_more_runs(walls, relevant, max_width=args.width)
+def _warn(text: str) -> None:
+    print(f"benchlib: warning: {text}", file=sys.stderr)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from benchlib.strategy import selection_text
+
     cfg = config.load(Path(args.target))
     if args.json:
         rows = [
@@ -159,13 +130,23 @@ def cmd_list(args: argparse.Namespace) -> int:
         ]
         print(json.dumps(rows, indent=2))
         return 0
+    table = [("strategy", "workers", "selects", "compared to", "timeout", "description")]
     for s in cfg.strategies.values():
-        selection = " ".join(
-            filter(None, [s.markers and f"-m {s.markers!r}", s.keyword and f"-k {s.keyword!r}"])
+        workers = (
+            "serial"
+            if s.workers == 0
+            else f"-n {s.workers}" + (f" --dist {s.dist}" if s.dist else "")
         )
-        workers = "serial" if s.workers == 0 else f"-n {s.workers}"
-        before = f"vs {s.compare_to}" if s.compare_to else "baseline"
-        print(f"{s.name:14} {workers:9} {selection or 'all tests':22} {before:18} {s.description}")
+        timeout = f"{s.timeout_s or cfg.timeout_s:g}s"
+        paths = s.paths or cfg.paths
+        selects = selection_text(dataclasses.replace(s, paths=paths))
+        table.append(
+            (s.name, workers, selects, s.compare_to or "(baseline)", timeout, s.description)
+        )
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]) - 1)]
+    for row in table:
+        cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[-1]]).rstrip())
     return 0
 
 
@@ -221,6 +202,48 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _number(low: float, *, inclusive: bool, whole: bool) -> Callable[[str], float]:
+    """Return an argparse type for a finite number above low (or at it, if inclusive)."""
+    bound = f">= {low:g}" if inclusive else f"> {low:g}"
+    kind = "a whole number" if whole else "a number"
+
+    def parse(text: str) -> float:
+        try:
+            value = int(text) if whole else float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < low or (value == low and not inclusive):
+            raise argparse.ArgumentTypeError(f"{text!r} is not valid; give {kind} {bound}")
+        return value
+
+    return parse
+
+
+SECONDS = _number(0, inclusive=False, whole=False)
+COUNT = _number(0, inclusive=True, whole=True)
+
+
+def _repeat(text: str) -> int | None:
+    if text == "auto":
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not valid; give a whole number >= 1, or auto"
+        )
+    return n
+
+
+class _Parser(argparse.ArgumentParser):
+    """Report a bad argument in one line, like every other input error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _add_target(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--target",
@@ -232,13 +255,15 @@ def _add_target(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="benchlib",
         description="Measure ways of running a pytest suite (serial, -m lanes, xdist) and "
         "report which is faster, with evidence.",
     )
     parser.add_argument("--version", action="version", version=f"benchlib {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
 
     run = sub.add_parser(
         "run",
@@ -248,11 +273,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("strategies", nargs="*", metavar="STRATEGY", help="names from `benchlib list`")
     _add_target(run)
-    run.add_argument("--results", metavar="DIR", help="where result files go (default: results)")
+    run.add_argument(
+        "--results", metavar="DIR", help="where result files go (default: the target's results/)"
+    )
     run.add_argument("--python", metavar="PY", help="the Python that runs the target's tests")
-    run.add_argument("--workers", type=int, metavar="N", help="override xdist workers (0: serial)")
-    run.add_argument("--timeout", type=float, metavar="S", help="stop a run after S seconds")
-    run.add_argument("--interval", type=float, metavar="S", help="sampling interval (0.1)")
+    run.add_argument(
+        "--workers", type=COUNT, metavar="N", help="override xdist workers (0: serial)"
+    )
+    run.add_argument("--timeout", type=SECONDS, metavar="S", help="stop a run after S seconds")
+    run.add_argument("--interval", type=SECONDS, metavar="S", help="sampling interval (0.1)")
     run.add_argument("--show-output", action="store_true", help="stream pytest's output too")
     run.add_argument(
         "--repeat",
@@ -262,13 +291,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="measured rounds; auto: until each comparison's 95%% interval is narrow enough "
         "or --budget is spent (default: 1)",
     )
-    run.add_argument("--warmup", type=int, default=0, metavar="K", help="rounds left out of stats")
     run.add_argument(
-        "--budget", type=float, default=DEFAULT_BUDGET_S, metavar="S", help="time for --repeat auto"
+        "--warmup", type=COUNT, default=0, metavar="K", help="rounds left out of stats"
+    )
+    run.add_argument(
+        "--budget", type=SECONDS, default=1800.0, metavar="S", help="time for --repeat auto"
     )
     run.add_argument(
         "--width",
-        type=float,
+        type=SECONDS,
         default=stats.STOP_WIDTH,
         metavar="W",
         help="--repeat auto stops when every interval is narrower than W (relative)",
@@ -317,16 +348,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+POSITIONAL = frozenset({"strategy"})  # inputs given without a flag
+
+
+def _message(exc: BenchlibError) -> str:
+    """Word an error for this command line: an input is named by its option."""
+    if isinstance(exc, InputError):
+        name = exc.what if exc.what in POSITIONAL else f"--{exc.what}"
+        return f"{name} {exc.value!r} {exc.problem}; {exc.fix}"
+    return exc.message
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    # Inherited from `cmd &`, nohup or a supervisor, an ignored SIGINT would make Ctrl-C and
+    # `kill -INT` do nothing: benchlib promises they stop the run and keep its result.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except UsageError as exc:
-        print(f"benchlib: error: {exc}", file=sys.stderr)
+    except BenchlibError as exc:
+        print(f"benchlib: error: {_message(exc)}", file=sys.stderr)
         return 2
-    except running.Interrupted as exc:
-        print(f"\nbenchlib: {exc}", file=sys.stderr)
-        return 130
-    except KeyboardInterrupt:
-        print("\nbenchlib: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        # bench.Interrupted is a KeyboardInterrupt raised after the run's result was saved.
+        print(f"\nbenchlib: {exc or 'interrupted'}", file=sys.stderr)
         return 130

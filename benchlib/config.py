@@ -5,6 +5,7 @@ from __future__ import annotations
 import configparser
 import dataclasses
 import difflib
+import math
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -13,8 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from benchlib import budgets
-from benchlib.errors import UsageError
-from benchlib.strategy import BUILTIN, Strategy
+from benchlib.errors import ConfigError, InputError
+from benchlib.strategy import (
+    BUILTIN,
+    DIST_MODES,
+    NAME,
+    SELECTION,
+    Shared,
+    Strategy,
+    both,
+    resolve,
+    split_selection,
+)
 
 DEFAULT_TIMEOUT_S = 3600.0
 DEFAULT_INTERVAL_S = 0.1
@@ -31,7 +42,7 @@ class Config:
     args: tuple[str, ...]  # shared by every strategy: "-q", "--tb=short", "--maxfail=1"
     ignore: tuple[str, ...]  # shared --ignore paths
     timeout_s: float | None
-    results: Path | None  # None: ./results
+    results: Path  # absolute: relative paths in the file are relative to the target
     interval_s: float
     strategies: dict[str, Strategy]
 
@@ -45,7 +56,7 @@ def _is_str_list(v: object) -> bool:
 
 
 def _is_positive(v: object) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and v > 0
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0
 
 
 def _is_count(v: object) -> bool:
@@ -70,6 +81,9 @@ TOP_KEYS: dict[str, Rule] = {
     "timeout_s": (_is_positive, "a number of seconds > 0"),
     "results": (_is_str, "a folder path"),
     "interval_s": (_is_positive, "a number of seconds > 0"),
+    "markers": (_is_str, "a pytest -m expression every strategy must also match"),
+    "keyword": (_is_str, "a pytest -k expression every strategy must also match"),
+    "deselect": (_is_str_list, "a list of node ids no strategy runs"),
     "strategies": (lambda v: isinstance(v, dict), "a table of strategy tables"),
 }
 STRATEGY_KEYS: dict[str, Rule] = {
@@ -80,10 +94,11 @@ STRATEGY_KEYS: dict[str, Rule] = {
     "ignore": (_is_str_list, "a list of paths"),
     "deselect": (_is_str_list, "a list of node ids"),
     "workers": (_is_workers, '0 (serial), a number of workers, or "auto"'),
-    "dist": (_is_str, "an xdist --dist mode such as load or loadscope"),
+    "dist": (lambda v: v in DIST_MODES, f"an xdist --dist mode: {', '.join(DIST_MODES)}"),
+    "like": (_is_str, "the name of the strategy whose selection this one runs"),
     "args": (_is_str_list, "a list of pytest arguments"),
     "env": (_is_env, "a table of string values"),
-    "timeout_s": (_is_positive, "a number of seconds > 0"),
+    "timeout_s": (_is_positive, "a finite number of seconds > 0"),
     "compare_to": (_is_str, "the name of another strategy"),
     "scope": (lambda v: v in ("full", "subset"), '"full" or "subset"'),
     **{key: (kind.valid, kind.expected()) for key, kind in budgets.KINDS.items()},
@@ -103,32 +118,37 @@ def _check_keys(
         if key not in rules:
             close = difflib.get_close_matches(key, rules, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(rules)}"
-            raise UsageError(f"{src}: unknown key {_where(section, key)!r}; {hint}")
+            raise ConfigError(src, f"unknown key {_where(section, key)!r}", "is not known", hint)
         check, expected = rules[key]
         if not check(value):
-            raise UsageError(
-                f"{src}: {_where(section, key)} = {value!r} is not valid; it must be {expected}"
+            raise ConfigError(
+                src, f"{_where(section, key)} = {value!r}", "is not valid", f"it must be {expected}"
             )
 
 
 def check_expression(expr: str, option: str, where: str) -> None:
-    """Raise UsageError if expr is not a valid pytest -m / -k expression."""
+    """Raise ConfigError if expr is not a valid pytest -m / -k expression."""
     from _pytest.mark.expression import Expression
 
     try:
         Expression.compile(expr)
     except Exception as exc:  # SyntaxError in pytest >= 8.3, ParseError before
         reason = getattr(exc, "msg", None) or str(exc)
-        raise UsageError(
-            f"{where}: {option} expression {expr!r} is not valid ({reason}); "
-            "fix it, e.g. 'unit and not slow'"
-        ) from None
+        raise ConfigError(
+            where, f"{option} expression {expr!r}", f"is not valid ({reason})",
+            "fix it, e.g. 'unit and not slow'",
+        ) from None  # fmt: skip
 
 
 def _strategy(name: str, table: Mapping[str, Any], src: str) -> Strategy | None:
     section = f"tool.benchlib.strategies.{name}"
+    if not NAME.fullmatch(name):
+        raise ConfigError(
+            src, f"[{section}]", "is not a usable strategy name",
+            "use letters, digits, '.', '_' and '-', starting with a letter or digit",
+        )  # fmt: skip
     _check_keys(table, STRATEGY_KEYS, section, src)
-    fields = {k: (tuple(v) if k in _LIST_FIELDS else v) for k, v in table.items()}
+    fields: dict[str, Any] = {k: (tuple(v) if k in _LIST_FIELDS else v) for k, v in table.items()}
     if not fields.pop("enabled", True):
         return None
     limits = {k: fields.pop(k) for k in list(fields) if k in budgets.KINDS}
@@ -141,25 +161,26 @@ def _strategy(name: str, table: Mapping[str, Any], src: str) -> Strategy | None:
     return dataclasses.replace(base, **fields) if base else Strategy(name=name, **fields)
 
 
-def _check_comparisons(strategies: Mapping[str, Strategy], src: str) -> None:
+def _check_links(strategies: Mapping[str, Strategy], key: str, src: str) -> None:
+    """Check that compare_to (or like) names a strategy and that following it never loops."""
     for s in strategies.values():
-        if s.compare_to is not None and s.compare_to not in strategies:
-            raise UsageError(
-                f"{src}: [tool.benchlib.strategies.{s.name}] compare_to = {s.compare_to!r} "
-                f"names no strategy; use one of: {', '.join(strategies)}"
-            )
+        other = getattr(s, key)
+        if other is not None and other not in strategies:
+            raise ConfigError(
+                src, f"[tool.benchlib.strategies.{s.name}] {key} = {other!r}", "names no strategy",
+                f"use one of: {', '.join(strategies)}",
+            )  # fmt: skip
     for s in strategies.values():
         seen = [s.name]
-        nxt = s.compare_to
+        nxt = getattr(s, key)
         while nxt is not None:
             if nxt in seen:
-                chain = " -> ".join([*seen, nxt])
-                raise UsageError(
-                    f"{src}: compare_to makes a cycle ({chain}); "
-                    "one strategy in the chain must compare to none"
-                )
+                raise ConfigError(
+                    src, key, f"makes a cycle ({' -> '.join([*seen, nxt])})",
+                    f"one strategy in the chain must have no {key}",
+                )  # fmt: skip
             seen.append(nxt)
-            nxt = strategies[nxt].compare_to
+            nxt = getattr(strategies[nxt], key)
 
 
 def _read_pyproject(path: Path) -> dict[str, Any]:
@@ -167,48 +188,68 @@ def _read_pyproject(path: Path) -> dict[str, Any]:
         with path.open("rb") as f:
             data = tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: not valid TOML ({exc}); fix the file") from None
-    return data.get("tool", {}).get("benchlib", {})
+        raise ConfigError(str(path), "the file", f"is not valid TOML ({exc})", "fix it") from None
+    found = data.get("tool", {}).get("benchlib", {})
+    if not isinstance(found, dict):
+        raise ConfigError(str(path), "[tool.benchlib]", "is not a table", "write it as a table")
+    return found
 
 
 def load(target: Path) -> Config:
-    """Load the target's configuration; raise UsageError on the first problem found."""
+    """Load the target's configuration; raise on the first problem found."""
     if not target.is_dir():
         what = "is not a folder" if target.exists() else "does not exist"
-        raise UsageError(
-            f"target {str(target)!r} {what}; pass --target DIR with the project's root folder"
-        )
+        raise InputError("target", str(target), what, "give the project's root folder")
     target = target.resolve()
     source = target / "pyproject.toml"
     table = _read_pyproject(source) if source.is_file() else {}
     src = str(source)
     _check_keys(table, TOP_KEYS, "tool.benchlib", src)
-    strategies: dict[str, Strategy] = dict(BUILTIN)
-    for name, sub in table.get("strategies", {}).items():
-        if not isinstance(sub, dict):
-            raise UsageError(
-                f"{src}: [tool.benchlib.strategies] {name} must be a table of settings, "
-                f"e.g. [tool.benchlib.strategies.{name}]"
-            )
-        strategy = _strategy(name, sub, src)
-        if strategy is None:
-            strategies.pop(name, None)
-        else:
-            strategies[name] = strategy
-    _check_comparisons(strategies, src)
-    timeout = table.get("timeout_s", DEFAULT_TIMEOUT_S)
+    strategies, own = _strategies(table.get("strategies", {}), src)
+    for key in ("compare_to", "like"):
+        _check_links(strategies, key, src)
+    args, markers, keyword = split_selection(table.get("args", ()))
+    shared = Shared(
+        markers=both(table.get("markers"), markers),
+        keyword=both(table.get("keyword"), keyword),
+        deselect=tuple(table.get("deselect", ())),
+    )
+    for key, value in (("markers", shared.markers), ("keyword", shared.keyword)):
+        if value is not None:
+            check_expression(value, "-m" if key == "markers" else "-k", f"{src}: {key}")
     return Config(
         target=target,
         source=source if source.is_file() else None,
         python=table.get("python"),
         paths=tuple(table.get("paths", ())),
-        args=tuple(table.get("args", ())),
+        args=args,
         ignore=tuple(table.get("ignore", ())),
-        timeout_s=float(timeout),
-        results=Path(table["results"]) if "results" in table else None,
+        timeout_s=float(table.get("timeout_s", DEFAULT_TIMEOUT_S)),
+        results=target / table.get("results", "results"),
         interval_s=float(table.get("interval_s", DEFAULT_INTERVAL_S)),
-        strategies=strategies,
+        strategies=resolve(strategies, own, shared),
     )
+
+
+def _strategies(
+    tables: Mapping[str, Any], src: str
+) -> tuple[dict[str, Strategy], dict[str, frozenset[str]]]:
+    """Return the built-ins with the file's strategies applied, and the keys each set."""
+    strategies: dict[str, Strategy] = dict(BUILTIN)
+    own: dict[str, frozenset[str]] = {name: frozenset() for name in BUILTIN}
+    for name, sub in tables.items():
+        if not isinstance(sub, dict):
+            raise ConfigError(
+                src, f"[tool.benchlib.strategies] {name}", "must be a table of settings",
+                f"write it as [tool.benchlib.strategies.{name}]",
+            )  # fmt: skip
+        strategy = _strategy(name, sub, src)
+        if strategy is None:
+            strategies.pop(name, None)
+        else:
+            strategies[name] = strategy
+            own[name] = frozenset(sub) & frozenset(SELECTION)
+    return strategies, own
 
 
 # Markers pytest and its common plugins register themselves.

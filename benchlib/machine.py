@@ -16,9 +16,8 @@ from pathlib import Path
 import psutil
 
 from benchlib import __version__
-from benchlib.errors import UsageError
+from benchlib.errors import InputError
 from benchlib.results import Machine, Target
-from benchlib.strategy import usable_cpus
 
 # Run by the target's interpreter: what it has, without importing pytest (fast).
 _PROBE = """
@@ -57,22 +56,22 @@ def _versions_here(path: str) -> Interpreter:
 
 
 def probe(python: str, target: Path) -> Interpreter:
-    """Resolve the target's interpreter and ask it for its versions, or raise UsageError."""
+    """Resolve the target's interpreter and ask it for its versions, or raise InputError."""
     found_path = shutil.which(python)
     if found_path is None:
-        raise UsageError(
-            f"interpreter {python!r} not found; set `python` in [tool.benchlib] or pass "
-            "--python with the path of the Python that has your test dependencies"
-        )
+        raise InputError(
+            "python", python, "was not found",
+            "give the path of the Python that has your test dependencies "
+            "(or set `python` in [tool.benchlib])",
+        )  # fmt: skip
     python = found_path
     if os.path.abspath(python) == os.path.abspath(sys.executable):
         found = _versions_here(python)  # our own interpreter: no need to start another
     else:
         found = _probe_other(python, target)
     if found.pytest is None:
-        raise UsageError(
-            f"pytest is not installed for {python!r}; install it there: "
-            f"{python} -m pip install pytest"
+        raise InputError(
+            "python", python, "has no pytest", f"install it there: {python} -m pip install pytest"
         )
     return found
 
@@ -83,13 +82,12 @@ def _probe_other(python: str, target: Path) -> Interpreter:
             [python, "-c", _PROBE], cwd=target, capture_output=True, text=True, timeout=60
         )
     except OSError as exc:
-        raise UsageError(
-            f"interpreter {python!r} cannot be run ({exc.strerror}); "
-            "set `python` in [tool.benchlib] or --python to an existing Python"
+        raise InputError(
+            "python", python, f"cannot be run ({exc.strerror})", "give an existing Python"
         ) from None
     if out.returncode != 0:
         last = (out.stderr.strip().splitlines() or ["no output"])[-1]
-        raise UsageError(f"interpreter {python!r} failed to start: {last}")
+        raise InputError("python", python, f"failed to start ({last})", "give a working Python")
     return _parse_probe(python, out.stdout)
 
 
@@ -100,10 +98,25 @@ def _parse_probe(python: str, text: str) -> Interpreter:
     except ValueError:
         found = None
     if not isinstance(found, dict) or not isinstance(found.get("python"), str):
-        raise UsageError(f"interpreter {python!r} answered the version probe with {text!r}")
+        raise InputError(
+            "python", python, f"answered the version probe with {text!r}",
+            "give a Python whose start-up prints nothing",
+        )  # fmt: skip
     versions = [found.get("pytest"), found.get("pytest-xdist")]
     pytest, xdist = (v if isinstance(v, str) else None for v in versions)
     return Interpreter(python, found["python"], pytest, xdist)
+
+
+def usable_cpus() -> int:
+    """Return the CPUs this process may run on (affinity-aware where the OS says).
+
+    This is what `-n auto` becomes: xdist's own `auto` counts physical cores when psutil is
+    importable, which on a 2-vCPU runner is 1, so benchlib resolves it and records the number.
+    """
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 def _cpu_model() -> str:

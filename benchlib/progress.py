@@ -15,9 +15,16 @@ class Display:
     """Live progress on a terminal; one line per run anywhere else (CI logs, files)."""
 
     stream: TextIO
-    total: int  # runs planned (strategies x rounds)
+    total: int = 0  # runs planned (strategies x rounds)
     index: int = 0
     label: str = ""
+
+    def expect(self, total: int) -> None:
+        """Plan for this many runs in all (``--repeat auto`` adds rounds as it goes)."""
+        self.total = max(self.total, total)
+
+    def note(self, text: str) -> None:
+        print(f"benchlib: warning: {text}", file=self.stream, flush=True)
 
     @property
     def live(self) -> bool:

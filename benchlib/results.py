@@ -13,10 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-try:  # a dependency; without it (a platform with no wheel) reading is ~2.3x slower
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - depends on the environment
-    _orjson = None
+import orjson
 
 # Bump on any change a reader must know about, and say here what changed.
 # 1: first format (benchlib 0.1, never released).
@@ -37,15 +34,18 @@ FORMAT = "benchlib-run"
 Status = Literal[
     "passed",  # pytest exit 0
     "tests-failed",  # 1
-    "interrupted",  # 2, or benchlib was interrupted (Ctrl-C, SIGTERM)
+    "interrupted",  # 2 without collection errors, or benchlib was interrupted or killed
+    "collection-error",  # 2 with errors during collection
     "internal-error",  # 3
     "usage-error",  # 4
     "no-tests",  # 5
     "timeout",  # benchlib stopped the tree at the strategy's time limit
     "killed",  # pytest ended by a signal benchlib did not send
-    "crashed",  # any other exit code
+    "crashed",  # any other exit code, or pytest never finished its session
 ]
-STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
+# The runs that timed the suite: pytest gave its own verdict on every selected test. A timeout
+# timed the limit, and an interrupted or crashed run stopped part-way.
+COMPLETED: frozenset[Status] = frozenset({"passed", "tests-failed"})
 
 Outcome = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
 Phase = Literal["setup", "call", "teardown", "collect"]
@@ -60,10 +60,12 @@ _EXIT_STATUS: dict[int, Status] = {
 }
 
 
-def status_for_exit(exit_code: int) -> Status:
+def status_for_exit(exit_code: int, *, collection_errors: bool = False) -> Status:
     """Map a pytest exit code (negative: killed by that signal) to a status."""
     if exit_code < 0:
         return "killed"
+    if exit_code == 2 and collection_errors:
+        return "collection-error"  # pytest says "Interrupted: 1 error during collection"
     return _EXIT_STATUS.get(exit_code, "crashed")
 
 
@@ -88,6 +90,7 @@ class Counts:
     xfailed: int = 0
     xpassed: int = 0
     warnings: int = 0
+    subtests_passed: int = 0  # pytest 9's subtests; failed ones count as failed
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,14 @@ class TestRecord:
     phase: Phase | None = None  # where it failed, errored or skipped
     message: str | None = None  # first line of the error or skip reason
     worker: str | None = None  # xdist worker id ("gw0"), None when serial
+    # When its setup began, in seconds from the run's start; each phase follows the last, so
+    # a phase's slice of the timeline is exact in length and off by the gaps between phases
+    # (microseconds). None in version 2 files and for collection errors.
+    start_s: float | None = None
+
+    @property
+    def end_s(self) -> float | None:
+        return None if self.start_s is None else self.start_s + self.duration_s
 
 
 # The columns of a per-test row in the file: TestRecord's fields in order, so the required
@@ -185,6 +196,37 @@ class Samples:
 
 
 @dataclass(frozen=True)
+class WorkerTimes:
+    """One xdist worker's fixed costs, in seconds from the run's start (None: not seen)."""
+
+    id: str
+    started_s: float | None = None  # the controller began starting its process
+    configured_s: float | None = None  # its interpreter and plugins were up
+    collected_s: float | None = None  # it finished collecting the suite
+    ready_s: float | None = None  # the controller saw it ready
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The run's milestones, in seconds from the run's start (None: the run never got there)."""
+
+    session_s: float | None = None  # start-up done: plugins and conftest files loaded
+    collected_s: float | None = None  # the selection known (under xdist: the first worker's)
+    end_s: float | None = None  # pytest finished its session
+    workers: tuple[WorkerTimes, ...] = ()
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """A test that had started and not finished when the run ended: where a hang is."""
+
+    nodeid: str
+    worker: str | None
+    started_s: float  # from the run's start
+    running_s: float  # how long it had run when the run ended
+
+
+@dataclass(frozen=True)
 class SamplerInfo:
     interval_s: float
     count: int  # samples taken (before downsampling)
@@ -225,6 +267,9 @@ class RunResult:
     round: int = 0  # repeat number within one bench invocation
     warmup: bool = False  # warm-up runs are kept but left out of statistics
     bench_id: str | None = None  # shared by the runs of one bench invocation
+    timeline: Timeline = field(default_factory=Timeline)
+    in_flight: tuple[InFlight, ...] = ()
+    not_run: int = 0  # collected tests that never reported (a crash, a timeout)
     schema_version: int = SCHEMA_VERSION
     schema_minor: int = SCHEMA_MINOR
     format: str = FORMAT
@@ -263,10 +308,13 @@ def record_rows(data: dict[str, Any]) -> list[list[Any]]:
     Rows stay lists: a summary needs only the node id (column 0) and outcome (column 1) of
     most tests, and building a TestRecord for each would cost more than parsing them.
     """
-    if data["test_fields"] != list(TEST_FIELDS):
-        # Another order or set of fields is another format, with its own version.
-        raise ValueError(f"test_fields {data['test_fields']!r} are not {list(TEST_FIELDS)!r}")
-    rows: list[list[Any]] = data["tests"]
+    fields = data["test_fields"]
+    if not isinstance(fields, list) or fields != list(TEST_FIELDS[: len(fields)]):
+        # Older versions have fewer columns (a prefix); another order is another format.
+        raise ValueError(f"test_fields {fields!r} are not {list(TEST_FIELDS)!r} or a prefix")
+    rows = data["tests"]
+    if not isinstance(rows, list):
+        raise TypeError("tests must be a JSON array of rows")
     return rows
 
 
@@ -281,6 +329,13 @@ def _known(cls: type[Any], data: Any) -> dict[str, Any]:
         raise TypeError(f"{cls.__name__.lower()} must be a JSON object")
     names = {f.name for f in dataclasses.fields(cls)}
     return {k: v for k, v in data.items() if k in names}
+
+
+def _timeline(data: Any) -> Timeline:
+    fields = _known(Timeline, data)
+    workers = fields.get("workers", ())
+    fields["workers"] = tuple(WorkerTimes(**_known(WorkerTimes, w)) for w in workers)
+    return Timeline(**fields)
 
 
 def from_dict(data: dict[str, Any]) -> RunResult:
@@ -306,18 +361,19 @@ def from_dict(data: dict[str, Any]) -> RunResult:
     fields["samples"] = Samples(**{k: tuple(v) for k, v in samples.items()})
     fields["machine"] = Machine(**_known(Machine, data["machine"]))
     fields["sampler"] = SamplerInfo(**_known(SamplerInfo, data["sampler"]))
+    fields["timeline"] = _timeline(data.get("timeline", {}))
+    fields["in_flight"] = tuple(InFlight(**_known(InFlight, f)) for f in data.get("in_flight", ()))
     fields["schema_version"] = SCHEMA_VERSION
     fields["schema_minor"] = data.get("schema_minor", 0) if data["schema_version"] == 3 else 0
     return RunResult(**fields)
 
 
 def _json_loads(text: str | bytes) -> Any:
-    """Decode JSON with orjson when it is installed: 2-4x as fast as json on result files."""
-    if _orjson is not None:
-        try:
-            return _orjson.loads(text)
-        except _orjson.JSONDecodeError:
-            pass  # json gives the message we report, and reads NaN, which orjson refuses
+    """Decode JSON with orjson: 2-4x as fast as json on result files."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass  # json gives the message we report
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")

@@ -1,93 +1,61 @@
-"""Run one strategy: start pytest in its own session, sample it, stop it, write its result.
+"""Start, sample, stop and reap one pytest process tree, and say what was measured.
 
-This is the only module that starts the target's processes.
+The only module that starts the target's processes. It writes no file and prints nothing:
+pytest's own output goes to the log file it is handed, and the caller records the result.
+
+Every process of the tree carries a token in its environment, so that whatever ended the run,
+nothing of the tree outlives it: benchlib finds the processes by that token and kills them
+(including daemons that left the session), adopts orphans as a child subreaper on Linux, and
+a watchdog process kills the tree if benchlib itself dies (even by SIGKILL).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import ctypes
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
-from benchlib import results
-from benchlib.errors import UsageError
-from benchlib.machine import Interpreter, describe, target_info
-from benchlib.results import Counts, RunResult, Status, StrategyRecord, TestRecord
+from benchlib.events import Tail
 from benchlib.sampling import Sampler, TreeStats
-from benchlib.strategy import Strategy, pytest_args
 
-OBSERVER_DIR = Path(__file__).parent / "_observer"
-OBSERVER_ENV = "BENCHLIB_OBSERVER_OUT"
-# Recorded when set; never the whole environment, which holds CI secrets.
-ENV_ALLOW = (
-    "CI",
-    "GITHUB_ACTIONS",
-    "PYTEST_ADDOPTS",
-    "PYTEST_DISABLE_PLUGIN_AUTOLOAD",
-    "PYTEST_PLUGINS",
-    "PYTEST_XDIST_AUTO_NUM_WORKERS",
-    "PYTHONDEVMODE",
-    "PYTHONHASHSEED",
-    "PYTHONOPTIMIZE",
-    "PYTHONWARNINGS",
-)
-# Removed from pytest's environment: each would change the run behind the strategy's back.
-# The last four are set by pytest and xdist for their own processes: inherited (benchlib run
-# from a test, or from an xdist worker), they make the target believe it is a worker.
-ENV_NEUTRALISED = (
-    "PYTEST_ADDOPTS",
-    "PYTEST_CURRENT_TEST",
-    "PYTEST_XDIST_TESTRUNUID",
-    "PYTEST_XDIST_WORKER",
-    "PYTEST_XDIST_WORKER_COUNT",
-)
+TOKEN_ENV = "BENCHLIB_RUN_TOKEN"
 # How a run is stopped: SIGINT first, so pytest writes its summary and xdist shuts its
 # workers down; then SIGTERM; then SIGKILL, which nothing can ignore. Seconds to wait after each.
 STOP_SEQUENCE = ((signal.SIGINT, 3.0), (signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0))
 # Sampled CPU above the exact figure by this much means descendants were orphaned (killed
 # runs): their CPU never reached our rusage, so the sampled figure is the better one.
 _ORPHAN_MARGIN = 1.05
+_PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
+
+Ending = Literal["exited", "timeout", "interrupted"]
 
 
 @dataclass(frozen=True)
-class RunPlan:
-    """Everything needed to start one run, resolved and validated by the caller."""
+class Launch:
+    """One pytest process to run: its command, where, with what, and for how long."""
 
-    strategy: Strategy
-    target: Path
-    interpreter: Interpreter
-    paths: tuple[str, ...]
-    shared_args: tuple[str, ...]
-    workers: int
+    argv: tuple[str, ...]
+    cwd: Path
+    env: Mapping[str, str]
+    log_path: Path  # absolute: pytest writes its output there
+    events_path: Path  # absolute: the observer writes its events there
     timeout_s: float | None
-    results_dir: Path
-    interval_s: float = 0.1
+    interval_s: float
+    token: str = ""  # marks every process of the tree (TOKEN_ENV); made here when empty
     show_output: bool = False
-    round: int = 0
-    warmup: bool = False
-    bench_id: str | None = None
-
-    def pytest_argv(self) -> list[str]:
-        args = pytest_args(
-            self.strategy,
-            paths=self.paths,
-            shared_args=self.shared_args,
-            workers=self.workers,
-            xdist_installed=self.interpreter.xdist is not None,
-        )
-        return [self.interpreter.path, "-m", "pytest", *args, "-p", "benchlib_observer"]
+    pending_path: Path | None = None  # the result the watchdog saves if benchlib dies
+    final_path: Path | None = None  # where it saves it
 
 
 @dataclass(frozen=True)
@@ -97,76 +65,25 @@ class Progress:
     collected: int | None
 
 
-class Interrupted(Exception):
-    """benchlib was interrupted during a run; the run's result was written all the same."""
+@dataclass(frozen=True)
+class Measured:
+    """What was measured of one run, from starting pytest to reaping it."""
 
-    def __init__(self, result: RunResult, path: Path) -> None:
-        super().__init__(f"interrupted; the run's result is in {path}")
-        self.result = result
-        self.path = path
+    started: datetime
+    ended: datetime
+    t0_epoch: float  # time.time() at the start: the observer's clock
+    wall_s: float
+    exit_code: int | None  # None when nothing could reap pytest
+    cpu_user_s: float
+    cpu_system_s: float
+    cpu_source: Literal["rusage", "sampled"]
+    tree: TreeStats
+    ending: Ending
+    leftovers: int  # processes of the tree still alive after pytest ended, then killed
 
-
-def check_results_dir(path: Path) -> None:
-    """Make the results folder, or raise UsageError naming it."""
-    try:
-        (path / "logs").mkdir(parents=True, exist_ok=True)
-        with open(path / ".benchlib-write-test", "w"):
-            pass
-        (path / ".benchlib-write-test").unlink()
-    except OSError as exc:
-        raise UsageError(
-            f"results folder {str(path)!r} is not writable ({exc.strerror}); "
-            "pass --results DIR with a folder you can write"
-        ) from None
-
-
-@contextlib.contextmanager
-def exclusive(results_dir: Path) -> Iterator[None]:
-    """Hold the results folder's lock: two benches at once would disturb each other's times."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks, run unguarded
-        yield
-        return
-    with open(results_dir / ".benchlib.lock", "a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            holder = f.read().strip() or "?"
-            raise UsageError(
-                f"another benchlib run (pid {holder}) is using {str(results_dir)!r}; "
-                "bench runs must not overlap (their timings would disturb each other): "
-                "wait for it, or pass another --results folder"
-            ) from None
-        f.truncate(0)
-        f.write(str(os.getpid()))
-        f.flush()
-        yield
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _run_id(name: str, started: datetime) -> str:
-    host = socket.gethostname().split(".")[0] or "host"
-    stamp = started.strftime("%Y%m%dT%H%M%S_%fZ")
-    return "_".join(_safe(x) for x in (name, stamp, host, str(os.getpid())))
-
-
-def _safe(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-." else "-" for c in text)
-
-
-def _child_env(strategy: Strategy, events: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """Return pytest's environment, and the variables taken out of it."""
-    env = dict(os.environ)
-    ignored = {k: env.pop(k) for k in ENV_NEUTRALISED if k in env}
-    env.update(strategy.env)
-    env[OBSERVER_ENV] = str(events)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(OBSERVER_DIR), env.get("PYTHONPATH")]))
-    return env, ignored
+    @property
+    def end_epoch(self) -> float:
+        return self.t0_epoch + self.wall_s
 
 
 class _Child:
@@ -176,7 +93,7 @@ class _Child:
         self.proc = proc
         self.done = threading.Event()
         self.exit_code: int | None = None
-        self.rusage: object | None = None
+        self.rusage: os.struct_rusage | None = None  # type: ignore[name-defined]
 
     def reap(self, *, block: bool) -> bool:
         pid, status, rusage = os.wait4(self.proc.pid, 0 if block else os.WNOHANG)
@@ -198,6 +115,27 @@ class _Child:
         return True
 
 
+def become_subreaper() -> bool:
+    """Adopt the orphans of our descendants (Linux), so that a daemon cannot slip away."""
+    if not sys.platform.startswith("linux"):
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+
+
+def token_processes(token: str) -> list[int]:
+    """Return the live processes whose environment carries the token (Linux /proc)."""
+    needle = f"{TOKEN_ENV}={token}\0".encode()
+    found = []
+    for name in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not name.isdigit():
+            continue
+        with contextlib.suppress(OSError), open(f"/proc/{name}/environ", "rb") as f:
+            if needle in f.read():
+                found.append(int(name))
+    return found
+
+
 def _signal_group(pgid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
@@ -210,14 +148,25 @@ def _stop(pgid: int, wait: Callable[[float], bool]) -> None:
             return
 
 
-def _kill_leftovers(pgid: int, sampler: Sampler) -> int:
-    """Kill what is left of the tree, including processes that left its process group."""
-    _signal_group(pgid, signal.SIGKILL)
-    survivors = sampler.survivors()
-    for pid in survivors:
+def kill_pids(pids: set[int]) -> int:
+    """SIGKILL every given pid; reap those that are our children. Return how many were hit."""
+    killed = 0
+    for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
-    return len(survivors)
+            killed += 1
+    for pid in pids:  # orphans we adopted as subreaper would stay zombies otherwise
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, 0)
+    return killed
+
+
+def _leftovers(pgid: int, sampler: Sampler, token: str) -> int:
+    """Kill what is left of the tree, including processes that left its session."""
+    found = set(sampler.survivors()) | set(token_processes(token))
+    found.discard(os.getpid())
+    _signal_group(pgid, signal.SIGKILL)
+    return kill_pids(found) if found else 0
 
 
 @contextlib.contextmanager
@@ -238,8 +187,8 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _signals_ignored() -> Iterator[None]:
-    """Let the stop sequence and the result file finish even if Ctrl-C is pressed again."""
+def signals_ignored() -> Iterator[None]:
+    """Let a stop and the result file finish even if Ctrl-C is pressed again."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -259,180 +208,42 @@ def _tee(source: IO[bytes], log: IO[bytes]) -> None:
 
 
 def _watch(
-    events: Path, t0: float, done: threading.Event, report: Callable[[Progress], None]
+    tail: Tail, t0: float, done: threading.Event, report: Callable[[Progress], None]
 ) -> None:
     """Report progress from the observer's events until done is set."""
-    collected: int | None = None
-    count = 0
-    offset = 0
     while not done.wait(0.5):
-        with contextlib.suppress(OSError), open(events, "rb") as f:
-            f.seek(offset)
-            chunk = f.read()
-            offset += chunk.rfind(b"\n") + 1
-            for line in chunk[: chunk.rfind(b"\n") + 1].splitlines():
-                if line.startswith(b'{"e": "test"'):
-                    count += 1
-                elif line.startswith(b'{"e": "collected"'):
-                    collected = json.loads(line)["n"]
-        report(Progress(time.perf_counter() - t0, count, collected))
+        tail.poll()
+        report(Progress(time.perf_counter() - t0, tail.done, tail.collected))
 
 
-@dataclass(frozen=True)
-class Observed:
-    """What the observer plugin saw of the run."""
-
-    counts: Counts
-    tests: tuple[TestRecord, ...]
-    warning_categories: dict[str, int]
-    collected: int | None
-
-
-def read_events(path: Path) -> Observed:
-    """Read the observer's events; a run stopped midway leaves a partial, still valid, file."""
-    counts: Counter[str] = Counter()
-    warnings: Counter[str] = Counter()
-    tests: list[TestRecord] = []
-    deselected = 0
-    collected = None
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        lines = []
-    for line in lines:
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError:  # the last line of a killed run may be cut short
-            continue
-        kind = event["e"]
-        counts.update(event.get("counts", {}))
-        if kind == "test":
-            tests.append(_test_record(event))
-        elif kind == "warning":
-            warnings[event["category"]] += 1
-        elif kind == "deselected":
-            # Every xdist worker deselects the same items: the largest count is the count.
-            deselected = max(deselected, event["n"])
-        elif kind == "collected":
-            collected = event["n"]
-    fields = {k: counts.get(k, 0) for k in ("passed", "failed", "errors", "skipped")}
-    return Observed(
-        counts=Counts(
-            **fields,
-            deselected=deselected,
-            xfailed=counts.get("xfailed", 0),
-            xpassed=counts.get("xpassed", 0),
-            warnings=sum(warnings.values()),
-        ),
-        tests=tuple(tests),
-        warning_categories=dict(warnings),
-        collected=collected,
+def _watchdog(pgid: int, token: str, launch: Launch, t0_epoch: float) -> subprocess.Popen[bytes]:
+    """Start the process that kills the tree (and saves the pending result) if we die."""
+    argv = [sys.executable, "-m", "benchlib._watchdog", str(os.getpid()), str(pgid), token]
+    if launch.pending_path and launch.final_path:
+        argv += [str(launch.pending_path), str(launch.final_path), repr(t0_epoch)]
+    env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
+    return subprocess.Popen(
+        argv,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,  # outside the group we stop, so it outlives what it guards
     )
 
 
-def _test_record(event: dict[str, object]) -> TestRecord:
-    durations: dict[str, float] = event["durations"]  # type: ignore[assignment]
-    return TestRecord(
-        nodeid=str(event["nodeid"]),
-        outcome=event["outcome"],  # type: ignore[arg-type]
-        duration_s=round(sum(durations.values()), 6),
-        setup_s=round(durations.get("setup", 0.0), 6),
-        call_s=round(durations.get("call", 0.0), 6),
-        teardown_s=round(durations.get("teardown", 0.0), 6),
-        phase=event["phase"],  # type: ignore[arg-type]
-        message=event["message"],  # type: ignore[arg-type]
-        worker=event["worker"],  # type: ignore[arg-type]
-    )
+def _end_watchdog(watchdog: subprocess.Popen[bytes]) -> None:
+    watchdog.kill()
+    watchdog.wait()
 
 
-def _status(child: _Child, timed_out: bool, interrupted: bool) -> Status:
-    if interrupted:
-        return "interrupted"
-    if timed_out:
-        return "timeout"
-    if child.exit_code is None:
-        return "killed"
-    return results.status_for_exit(child.exit_code)
-
-
-def run(
-    plan: RunPlan, *, progress: Callable[[Progress], None] | None = None
-) -> tuple[RunResult, Path]:
-    """Run one strategy and write its result file; raise Interrupted after writing it on Ctrl-C."""
-    argv = plan.pytest_argv()
-    logs = plan.results_dir / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    started = _now()
-    run_id = _run_id(plan.strategy.name, started)
-    log_path = logs / f"{run_id}.log"
-    events = logs / f".{run_id}.events.jsonl"
-    env, ignored = _child_env(plan.strategy, events)
-    timed_out = threading.Event()
-    interrupted = False
-    with open(log_path, "wb") as log, _sigterm_as_interrupt():
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(
-            argv,
-            cwd=plan.target,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE if plan.show_output else log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own session and process group: we stop it whole
-        )
-        child = _Child(proc)
-        sampler = Sampler(proc.pid, plan.interval_s)
-        sampler.start()
-        helpers = _start_helpers(plan, proc, log, events, t0, child, progress)
-        timer = _start_timer(plan.timeout_s, proc.pid, child, timed_out)
-        try:
-            child.reap(block=True)
-        except KeyboardInterrupt:
-            interrupted = True
-            with _signals_ignored():
-                _stop(proc.pid, child.wait)
-        wall_s = time.perf_counter() - t0
-        ended = _now()
-        with _signals_ignored():
-            if timer:
-                timer.cancel()
-            tree = sampler.stop()
-            left = _kill_leftovers(proc.pid, sampler)
-            if child.exit_code is None:  # nothing reaped it: SIGKILL did not take
-                child.wait(5.0)
-            for helper in helpers:
-                helper.join(timeout=2.0)
-            result = _result(
-                plan, argv, run_id, started, ended, wall_s, child, tree, events, log_path,
-                env, ignored, _status(child, timed_out.is_set(), interrupted),
-                _message(plan, timed_out.is_set(), interrupted, left),
-            )  # fmt: skip
-            path = results.save(result, plan.results_dir)
-            events.unlink(missing_ok=True)
-    if interrupted:
-        raise Interrupted(result, path)
-    return result, path
-
-
-def _start_helpers(
-    plan: RunPlan,
-    proc: subprocess.Popen[bytes],
-    log: IO[bytes],
-    events: Path,
-    t0: float,
-    child: _Child,
-    progress: Callable[[Progress], None] | None,
-) -> list[threading.Thread]:
-    helpers = []
-    if plan.show_output:
-        assert proc.stdout is not None
-        helpers.append(threading.Thread(target=_tee, args=(proc.stdout, log), daemon=True))
-    if progress is not None:
-        args = (events, t0, child.done, progress)
-        helpers.append(threading.Thread(target=_watch, args=args, daemon=True))
-    for helper in helpers:
-        helper.start()
-    return helpers
+def _cpu(child: _Child, tree: TreeStats) -> tuple[float, float, Literal["rusage", "sampled"]]:
+    ru = child.rusage
+    user, system = (ru.ru_utime, ru.ru_stime) if ru else (0.0, 0.0)
+    if tree.cpu_s > (user + system) * _ORPHAN_MARGIN:
+        # Split the sampled total in the proportion rusage saw, or all to user.
+        share = user / (user + system) if user + system else 1.0
+        return tree.cpu_s * share, tree.cpu_s * (1 - share), "sampled"
+    return user, system, "rusage"
 
 
 def _start_timer(
@@ -452,87 +263,70 @@ def _start_timer(
     return timer
 
 
-def _message(plan: RunPlan, timed_out: bool, interrupted: bool, left: int) -> str | None:
-    parts = []
-    if interrupted:
-        parts.append("benchlib was interrupted (Ctrl-C or SIGTERM); the tree was stopped")
-    elif timed_out:
-        parts.append(f"stopped at the {plan.timeout_s:g}s time limit; the tree was stopped")
-    if left:
-        parts.append(f"{left} process(es) of the tree outlived pytest and were killed")
-    return "; ".join(parts) or None
-
-
-def _cpu(child: _Child, tree: TreeStats) -> tuple[float, float, str]:
-    ru = child.rusage
-    user, system = (ru.ru_utime, ru.ru_stime) if ru else (0.0, 0.0)  # type: ignore[attr-defined]
-    if tree.cpu_s > (user + system) * _ORPHAN_MARGIN:
-        # Split the sampled total in the proportion rusage saw, or all to user.
-        share = user / (user + system) if user + system else 1.0
-        return tree.cpu_s * share, tree.cpu_s * (1 - share), "sampled"
-    return user, system, "rusage"
-
-
-def _result(
-    plan: RunPlan,
-    argv: list[str],
-    run_id: str,
-    started: datetime,
-    ended: datetime,
-    wall_s: float,
+def _helpers(
+    launch: Launch,
+    proc: subprocess.Popen[bytes],
+    log: IO[bytes],
+    t0: float,
     child: _Child,
-    tree: TreeStats,
-    events: Path,
-    log_path: Path,
-    env: dict[str, str],
-    ignored: dict[str, str],
-    status: Status,
-    message: str | None,
-) -> RunResult:
-    observed = read_events(events)
-    machine = describe(plan.interpreter)
+    progress: Callable[[Progress], None] | None,
+) -> list[threading.Thread]:
+    helpers = []
+    if launch.show_output and proc.stdout is not None:
+        helpers.append(threading.Thread(target=_tee, args=(proc.stdout, log), daemon=True))
+    if progress is not None:
+        args = (Tail(launch.events_path), t0, child.done, progress)
+        helpers.append(threading.Thread(target=_watch, args=args, daemon=True))
+    for helper in helpers:
+        helper.start()
+    return helpers
+
+
+def run(launch: Launch, *, progress: Callable[[Progress], None] | None = None) -> Measured:
+    """Run pytest to its end, its time limit, or an interruption, and stop its whole tree."""
+    become_subreaper()
+    token = launch.token or uuid.uuid4().hex
+    env = {**launch.env, TOKEN_ENV: token}
+    timed_out = threading.Event()
+    ending: Ending = "exited"
+    with open(launch.log_path, "wb") as log, _sigterm_as_interrupt():
+        started, t0_epoch, t0 = datetime.now(UTC), time.time(), time.perf_counter()
+        proc = subprocess.Popen(
+            launch.argv,
+            cwd=launch.cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if launch.show_output else log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own session and process group: we stop it whole
+        )
+        child = _Child(proc)
+        sampler = Sampler(proc.pid, launch.interval_s)
+        sampler.start()
+        watchdog = _watchdog(proc.pid, token, launch, t0_epoch)
+        helpers = _helpers(launch, proc, log, t0, child, progress)
+        timer = _start_timer(launch.timeout_s, proc.pid, child, timed_out)
+        try:
+            child.reap(block=True)
+        except KeyboardInterrupt:
+            ending = "interrupted"
+            with signals_ignored():
+                _stop(proc.pid, child.wait)
+        wall_s = time.perf_counter() - t0
+        ended = datetime.now(UTC)
+        with signals_ignored():
+            if timer:
+                timer.cancel()
+            tree = sampler.stop()
+            left = _leftovers(proc.pid, sampler, token)
+            if child.exit_code is None:  # nothing reaped it: SIGKILL did not take
+                child.wait(5.0)
+            _end_watchdog(watchdog)
+            for helper in helpers:
+                helper.join(timeout=2.0)
+    if ending == "exited" and timed_out.is_set():
+        ending = "timeout"
     user, system, source = _cpu(child, tree)
-    s = plan.strategy
-    return RunResult(
-        run_id=run_id,
-        strategy=StrategyRecord(
-            name=s.name,
-            description=s.description,
-            pytest_args=tuple(argv[3:]),
-            workers=plan.workers,
-            dist=s.dist if plan.workers else None,
-            env=dict(s.env),
-            compare_to=s.compare_to,
-            scope=s.scope,
-            timeout_s=plan.timeout_s,
-            budgets=dict(s.budgets),
-        ),
-        argv=tuple(argv),
-        target=target_info(plan.target),
-        started_at=started.isoformat(timespec="milliseconds"),
-        ended_at=ended.isoformat(timespec="milliseconds"),
-        status=status,
-        exit_code=child.exit_code,
-        wall_s=round(wall_s, 6),
-        cpu_user_s=round(user, 6),
-        cpu_system_s=round(system, 6),
-        cpu_source=source,  # type: ignore[arg-type]
-        peak_rss_bytes=tree.peak_rss_bytes,
-        max_single_rss_bytes=tree.max_single_rss_bytes,
-        peak_processes=tree.peak_processes,
-        workers_observed=tree.workers_observed,
-        outcome=observed.counts,
-        collected=observed.collected,
-        tests=observed.tests,
-        warning_categories=observed.warning_categories,
-        samples=tree.samples,
-        log_path=str(log_path.relative_to(plan.results_dir)),
-        machine=machine,
-        sampler=results.SamplerInfo(plan.interval_s, tree.count, round(tree.mean_cost_s, 9)),
-        env={k: env[k] for k in ENV_ALLOW if k in env},
-        ignored_env=ignored,
-        message=message,
-        round=plan.round,
-        warmup=plan.warmup,
-        bench_id=plan.bench_id,
+    return Measured(
+        started, ended, t0_epoch, wall_s, child.exit_code, user, system, source, tree, ending, left
     )

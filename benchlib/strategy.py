@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
+import dataclasses
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 Scope = Literal["full", "subset"]
 Workers = int | Literal["auto"]
+
+# What a strategy selects; a strategy "like" another takes the fields it does not set itself.
+SELECTION = ("paths", "markers", "keyword", "ignore", "deselect")
+# pytest-xdist's --dist modes (xdist 3.x), checked before anything runs.
+DIST_MODES = ("load", "loadscope", "loadfile", "loadgroup", "worksteal", "each", "no")
+# A name becomes a file name and a nox session name (bench-NAME): keep it to safe characters.
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,7 @@ class Strategy:
     compare_to: str | None = None  # the strategy that is this one's "before"
     scope: Scope = "full"  # "subset" if it runs part of the baseline on purpose
     budgets: dict[str, float] = field(default_factory=dict)  # key of budgets.KINDS -> limit
+    like: str | None = None  # runs that strategy's selection, unless it sets its own
 
 
 BUILTIN: dict[str, Strategy] = {
@@ -41,7 +50,7 @@ BUILTIN: dict[str, Strategy] = {
         ),
         Strategy(
             name="unit",
-            description="Marker-focused lane (-m unit), serial: fast feedback, less coverage.",
+            description="A marker lane, serial: fast feedback, less coverage.",
             markers="unit",
             compare_to="serial-full",
             scope="subset",
@@ -49,7 +58,7 @@ BUILTIN: dict[str, Strategy] = {
         Strategy(
             name="xdist-unit",
             description="The unit lane in parallel with pytest-xdist.",
-            markers="unit",
+            like="unit",
             workers="auto",
             compare_to="unit",
             scope="subset",
@@ -64,16 +73,86 @@ BUILTIN: dict[str, Strategy] = {
 }
 
 
-def usable_cpus() -> int:
-    """Return the CPUs this process may run on (affinity-aware where the OS says)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
+@dataclass(frozen=True)
+class Shared:
+    """Selection every strategy starts from: [tool.benchlib]'s markers, keyword, deselect."""
+
+    markers: str | None = None
+    keyword: str | None = None
+    deselect: tuple[str, ...] = ()
 
 
-def resolve_workers(workers: Workers) -> int:
-    return usable_cpus() if workers == "auto" else workers
+def both(first: str | None, second: str | None) -> str | None:
+    """Return an expression that requires both, e.g. "(not network) and (unit)"."""
+    if first is None or second is None:
+        return first if second is None else second
+    return f"({first}) and ({second})"
+
+
+def split_selection(args: Iterable[str]) -> tuple[tuple[str, ...], str | None, str | None]:
+    """Take -m and -k out of shared arguments, so a strategy's own can be combined with them.
+
+    pytest keeps only the last -m (and -k) it is given: passed through, a strategy's -m would
+    silently drop the shared one.
+    """
+    rest: list[str] = []
+    found: dict[str, str | None] = {"-m": None, "-k": None}
+    items = iter(args)
+    for arg in items:
+        option, value = arg[:2], arg[2:]
+        if option in found and (value or arg == option):
+            value = value or next(items, "")
+            found[option] = both(found[option], value)
+        else:
+            rest.append(arg)
+    return tuple(rest), found["-m"], found["-k"]
+
+
+def resolve(
+    strategies: Mapping[str, Strategy], own: Mapping[str, frozenset[str]], shared: Shared
+) -> dict[str, Strategy]:
+    """Return each strategy with its selection complete: inherited, then shared filters added.
+
+    own[name] holds the fields the strategy sets itself; the rest of SELECTION comes from the
+    strategy it is "like" (itself resolved first). The caller has checked that "like" names a
+    strategy and makes no cycle.
+    """
+    done: dict[str, Strategy] = {}
+
+    def inherit(name: str) -> Strategy:
+        if name not in done:
+            s = strategies[name]
+            if s.like is not None:
+                base = inherit(s.like)
+                taken = {f: getattr(base, f) for f in SELECTION if f not in own.get(name, ())}
+                s = dataclasses.replace(s, **taken)
+            done[name] = s
+        return done[name]
+
+    for name in strategies:
+        inherit(name)
+    return {name: _with_shared(s, shared) for name, s in done.items()}
+
+
+def _with_shared(s: Strategy, shared: Shared) -> Strategy:
+    return dataclasses.replace(
+        s,
+        markers=both(shared.markers, s.markers),
+        keyword=both(shared.keyword, s.keyword),
+        deselect=(*shared.deselect, *s.deselect),
+    )
+
+
+def selection_text(s: Strategy) -> str:
+    """Say what a strategy selects, as its pytest options."""
+    parts = [f"-m {s.markers!r}" if s.markers else "", f"-k {s.keyword!r}" if s.keyword else ""]
+    parts += [f"--ignore={p}" for p in s.ignore] + [f"--deselect={n}" for n in s.deselect]
+    return " ".join(filter(None, [*s.paths, *parts])) or "all tests"
+
+
+def resolve_workers(workers: Workers, usable_cpus: int) -> int:
+    """Return the worker count to run: "auto" is the CPUs this process may use."""
+    return usable_cpus if workers == "auto" else workers
 
 
 def pytest_args(

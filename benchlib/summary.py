@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from benchlib import results, stats
+from benchlib.machine import usable_cpus
 from benchlib.results import Counts, Machine, ResultError, RunResult, TestRecord
-from benchlib.strategy import BUILTIN, usable_cpus
+from benchlib.strategy import BUILTIN
 
 # Only a run that ended with pytest's own verdict timed the suite; a run stopped at its time
 # limit timed the limit, and a crashed one timed nothing worth comparing.

@@ -15,8 +15,9 @@ from typing import Any
 import jsonschema
 import psutil
 
-from benchlib import machine, results, running
+from benchlib import bench, machine, results
 from benchlib.results import RunResult
+from benchlib.running import Progress
 from benchlib.strategy import Strategy
 
 SUITES = Path(__file__).parent / "suites"
@@ -50,21 +51,41 @@ def run(
     **strategy: Any,
 ) -> RunResult:
     """Run one strategy on target through the library API; validate its file."""
-    plan = running.RunPlan(
+    plan = bench.RunPlan(
         strategy=Strategy(name=strategy.pop("name", "fixture"), **strategy),
-        target=target,
+        target=target.resolve(),
         interpreter=interpreter(),
         paths=(),
         shared_args=("-p", "no:cacheprovider"),
         workers=workers,
         timeout_s=timeout_s,
-        results_dir=results_dir,
+        results_dir=results_dir.resolve(),
         interval_s=0.05,
     )
-    result, path = running.run(plan)
+    done = bench.bench([plan], bench.Schedule(), Quiet())
+    (result,), (path,) = done.results, done.paths
     validate(path)
     assert results.load(path) == result
     return result
+
+
+class Quiet:
+    """A bench listener that shows nothing."""
+
+    def expect(self, total: int) -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        pass
+
+    def start(self, name: str, round_: int, warmup: bool) -> None:
+        pass
+
+    def update(self, progress: Progress) -> None:
+        pass
+
+    def finish(self, result: RunResult, path: str) -> None:
+        pass
 
 
 def pytest_summary(log: Path) -> dict[str, int]:

@@ -57,7 +57,7 @@ def target(tmp_path: Path) -> Path:
 
 def test_missing_target(tmp_path: Path) -> None:
     proc = suitekit.benchlib("run", "--target", str(tmp_path / "nope"))
-    one_line_error(proc, "does not exist", "--target DIR")
+    one_line_error(proc, "--target", "does not exist", "root folder")
 
 
 def test_target_that_is_a_file(tmp_path: Path) -> None:
@@ -67,7 +67,7 @@ def test_target_that_is_a_file(tmp_path: Path) -> None:
 
 def test_interpreter_that_does_not_exist(target: Path, tmp_path: Path) -> None:
     proc = suitekit.benchlib("run", "--target", str(target), "--python", "/no/python3")
-    one_line_error(proc, "'/no/python3' not found", "--python")
+    one_line_error(proc, "--python '/no/python3' was not found")
     assert not (tmp_path / "results").exists()
 
 
@@ -76,7 +76,7 @@ def test_interpreter_without_pytest(target: Path, bare_python: str, tmp_path: Pa
     proc = suitekit.benchlib(
         "run", "--target", str(target), "--python", bare_python, "--results", str(out)
     )
-    one_line_error(proc, "pytest is not installed", "-m pip install pytest")
+    one_line_error(proc, "has no pytest", "-m pip install pytest")
     assert not out.exists()
 
 
@@ -92,7 +92,7 @@ def test_workers_without_xdist(target: Path, pytest_only_python: str, tmp_path: 
         "--results",
         str(out),
     )
-    one_line_error(proc, "pytest-xdist is not installed", "--workers 0")
+    one_line_error(proc, "has no pytest-xdist", "--workers 0")
     assert list(out.glob("*.json")) == []
     serial = suitekit.benchlib(
         "run", "serial-full", "--target", str(target), "--python", pytest_only_python,
@@ -107,7 +107,7 @@ def test_unwritable_results_folder(target: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
     proc = suitekit.benchlib("run", "--target", str(target), "--results", str(blocker / "r"))
-    one_line_error(proc, "is not writable", "--results DIR")
+    one_line_error(proc, "--results", "is not writable")
 
 
 def test_bad_marker_expression_in_config(target: Path) -> None:
@@ -116,7 +116,11 @@ def test_bad_marker_expression_in_config(target: Path) -> None:
 
 
 def test_unknown_strategy(target: Path) -> None:
-    one_line_error(suitekit.benchlib("run", "nope", "--target", str(target)), "known: serial-full")
+    one_line_error(
+        suitekit.benchlib("run", "nope", "--target", str(target)),
+        "strategy 'nope' is not configured",
+        "use one of: serial-full",
+    )
 
 
 def test_list_json(target: Path) -> None:

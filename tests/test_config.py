@@ -30,7 +30,11 @@ def error(tmp_path: Path, toml: str) -> str:
 def test_no_pyproject_gives_the_builtins(tmp_path: Path) -> None:
     cfg = config.load(tmp_path)
     assert list(cfg.strategies) == ["serial-full", "unit", "xdist-unit", "gate"]
-    assert cfg.strategies == BUILTIN
+    # The built-ins as written, except that xdist-unit runs unit's selection.
+    assert cfg.strategies == {
+        **BUILTIN,
+        "xdist-unit": dataclasses.replace(BUILTIN["xdist-unit"], markers="unit"),
+    }
     assert cfg.source is None
     assert (cfg.timeout_s, cfg.interval_s) == (3600.0, 0.1)  # the defaults the README gives
 
@@ -116,7 +120,7 @@ def test_invalid_toml(tmp_path: Path) -> None:
 
 
 def test_missing_target(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="does not exist; pass --target DIR"):
+    with pytest.raises(UsageError, match="does not exist; give the project's root folder"):
         config.load(tmp_path / "nope")
 
 
@@ -149,7 +153,7 @@ interval_s = 0.25
     assert cfg.args == ("-x", "--tb=line")
     assert cfg.ignore == ("t/a/test_slow.py",)
     assert cfg.timeout_s == 12.0
-    assert cfg.results == Path("out/bench")
+    assert cfg.results == tmp_path.resolve() / "out/bench"  # relative to the target
     assert cfg.interval_s == 0.25
     assert cfg.source == tmp_path.resolve() / "pyproject.toml"
 
@@ -193,8 +197,7 @@ max_warnings = 2
         timeout_s=30,
         compare_to="gate",
         scope="subset",
-        max_wall_s=9.5,
-        max_warnings=2,
+        budgets={"max_wall_s": 9.5, "max_warnings": 2},
     )
 
 

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from benchlib.machine import usable_cpus
 from benchlib.strategy import Strategy, pytest_args, resolve_workers
 
 unit = pytest.mark.unit
@@ -52,22 +53,23 @@ def test_strategy_paths_replace_the_configured_ones() -> None:
 
 @unit
 def test_a_number_of_workers_is_kept() -> None:
-    assert resolve_workers(3) == 3
-    assert resolve_workers(0) == 0
+    assert resolve_workers(3, usable_cpus=8) == 3
+    assert resolve_workers(0, usable_cpus=8) == 0
 
 
 @unit
 @needs_affinity
 def test_auto_is_the_cpus_this_process_may_use() -> None:
-    assert resolve_workers("auto") == len(os.sched_getaffinity(0))
+    assert resolve_workers("auto", usable_cpus()) == len(os.sched_getaffinity(0))
 
 
 # Pinning this test's own process would leak into the tests xdist runs after it: pin a child.
 _PINNED = """
 import os, sys
 os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+from benchlib.machine import usable_cpus
 from benchlib.strategy import resolve_workers
-print(resolve_workers("auto"), os.cpu_count())
+print(resolve_workers("auto", usable_cpus()), os.cpu_count())
 """
 
 

@@ -1,36 +1,28 @@
 """An observe-only pytest plugin that streams what pytest saw to a JSON-lines file.
 
 benchlib loads it into the target's pytest with ``-p benchlib_observer``, putting this folder on
-PYTHONPATH, so it must import nothing but pytest and the standard library and run on any Python
-the target uses. It only listens: no hook returns a value that changes collection or outcomes.
-
-One line per event, flushed as it happens, so a run that is stopped still leaves what it did:
-    {"e": "collected", "n": 12}
-    {"e": "test", "nodeid": ..., "outcome": ..., "counts": {"passed": 1}, ...}
-    {"e": "warning", "category": "DeprecationWarning"}
-    {"e": "deselected", "n": 3}      one per collecting process; the reader takes the largest
-    {"e": "end", "exitstatus": 0}
+PYTHONPATH, so it imports nothing but pytest, the standard library and its protocol module, and
+runs on any Python the target uses. It only listens: no hook returns a value that changes
+collection or outcomes. Each line is flushed as it happens, so a run that is stopped still leaves
+what it did; ``benchlib_protocol`` names the events.
 """
 
 from __future__ import annotations
 
-import json
 import os
+import time
+from typing import IO, Any
 
 import pytest
 
-OUT_ENV = "BENCHLIB_OBSERVER_OUT"
+try:  # benchlib's own interpreter, and type checkers
+    from benchlib._observer import benchlib_protocol as protocol
+except ImportError:  # the target's interpreter: this folder is on its PYTHONPATH
+    import benchlib_protocol as protocol  # type: ignore[import-not-found, no-redef]
+
 _WORKER_KEY = "benchlib_deselected"
 _PHASES = ("setup", "call", "teardown")
-# pytest's report categories, mapped to the outcome words benchlib stores.
-_OUTCOME = {
-    "passed": "passed",
-    "failed": "failed",
-    "error": "error",
-    "skipped": "skipped",
-    "xfailed": "xfailed",
-    "xpassed": "xpassed",
-}
+# pytest's report categories, and the count each adds to (pytest says "errors").
 _COUNT = {
     "passed": "passed",
     "failed": "failed",
@@ -38,18 +30,20 @@ _COUNT = {
     "skipped": "skipped",
     "xfailed": "xfailed",
     "xpassed": "xpassed",
+    "subtests passed": "subtests_passed",  # pytest 9's subtests; a failed one counts as failed
 }
 
 
-def _first_line(text):
-    text = str(text).strip()
-    return text.splitlines()[0][:500] if text else None
+def _first_line(text: object) -> str | None:
+    lines = str(text).strip().splitlines()
+    return lines[0][:500] if lines else None
 
 
-def _message(report):
+def _message(report: pytest.TestReport | pytest.CollectReport) -> str | None:
     """Return the first line of why a report did not pass, in pytest's own words."""
-    if getattr(report, "wasxfail", None):
-        return _first_line(report.wasxfail) or "xfail"
+    wasxfail = getattr(report, "wasxfail", None)
+    if wasxfail is not None:
+        return _first_line(wasxfail) or "xfail"
     longrepr = report.longrepr
     if longrepr is None:
         return None
@@ -61,7 +55,7 @@ def _message(report):
     return _first_line(longrepr)
 
 
-def _worker_id(report):
+def _worker_id(report: pytest.TestReport) -> str | None:
     worker = getattr(report, "worker_id", None)
     if worker is None:
         gateway = getattr(getattr(report, "node", None), "gateway", None)
@@ -69,48 +63,56 @@ def _worker_id(report):
     return worker
 
 
-class Observer:
-    def __init__(self, config, path):
-        self.config = config
-        self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the session
-        self.pending = {}
-        self.deselected = 0
-        self.collected_sent = False
+class _Stream:
+    """The events file, shared by every process of the run (see benchlib_protocol)."""
 
-    def emit(self, **event):
-        self.file.write(json.dumps(event) + "\n")
+    def __init__(self, path: str) -> None:
+        self.file: IO[str] = open(path, "a", encoding="utf-8")  # noqa: SIM115 - for the session
+
+    def emit(self, kind: str, **fields: Any) -> None:
+        self.file.write(protocol.encode(kind, **fields))
         self.file.flush()
 
-    def category(self, report):
+    def close(self) -> None:
+        self.file.close()
+
+
+class Observer:
+    """In the process that runs the session: outcomes, counts, phases, collection, workers."""
+
+    def __init__(self, config: pytest.Config, stream: _Stream) -> None:
+        self.config = config
+        self.stream = stream
+        self.pending: dict[str, dict[str, Any]] = {}
+        self.deselected = 0
+        self.collected_sent = False
+        self.serial = True  # until xdist sets up nodes
+
+    def emit(self, kind: str, **fields: Any) -> None:
+        self.stream.emit(kind, **fields)
+
+    def category(self, report: pytest.TestReport) -> str:
         status = self.config.hook.pytest_report_teststatus(report=report, config=self.config)
-        return status[0] if status else ""
+        return str(status[0]) if status else ""
 
-    # --- collection ------------------------------------------------------------------------
+    # --- session and collection ------------------------------------------------------------
 
-    def pytest_deselected(self, items):
+    def pytest_sessionstart(self) -> None:
+        self.emit(protocol.SESSION, t=time.time())
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.deselected += len(items)
 
-    def pytest_collection_finish(self, session):
-        if not self.collected_sent:
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if self.serial and not self.collected_sent:
             self.collected_sent = True
-            self.emit(e="collected", n=len(session.items))
+            ids = [item.nodeid for item in session.items]
+            self.emit(protocol.COLLECTED, n=len(ids), ids=ids, t=time.time())
 
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_xdist_node_collection_finished(self, node, ids):
-        if not self.collected_sent:
-            self.collected_sent = True
-            self.emit(e="collected", n=len(ids))
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_testnodedown(self, node, error):
-        output = getattr(node, "workeroutput", None) or {}
-        if _WORKER_KEY in output:
-            self.emit(e="deselected", n=output[_WORKER_KEY], worker=node.gateway.id)
-
-    def pytest_collectreport(self, report):
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             self.emit(
-                e="test",
+                protocol.TEST,
                 nodeid=report.nodeid,
                 outcome="error",
                 phase="collect",
@@ -120,62 +122,123 @@ class Observer:
                 worker=None,
             )
         elif report.skipped:
-            self.emit(e="skipped-collector", nodeid=report.nodeid, counts={"skipped": 1})
+            self.emit(protocol.SKIPPED_COLLECTOR, nodeid=report.nodeid, counts={"skipped": 1})
+
+    # --- xdist, on the controller ----------------------------------------------------------
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_setupnodes(self) -> None:
+        self.serial = False
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_newgateway(self, gateway: Any) -> None:
+        self.emit(protocol.GATEWAY, worker=str(gateway.id), t=time.time())
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodeready(self, node: Any) -> None:
+        self.emit(protocol.NODE_READY, worker=str(node.gateway.id), t=time.time())
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        now = time.time()
+        self.emit(protocol.NODE_COLLECTED, worker=str(node.gateway.id), n=len(ids), t=now)
+        if not self.collected_sent:
+            self.collected_sent = True
+            self.emit(protocol.COLLECTED, n=len(ids), ids=list(ids), t=now)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        output = getattr(node, "workeroutput", None) or {}
+        if _WORKER_KEY in output:
+            self.emit(protocol.DESELECTED, n=output[_WORKER_KEY], worker=str(node.gateway.id))
 
     # --- tests -----------------------------------------------------------------------------
 
-    def pytest_runtest_logreport(self, report):
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        if self.serial:  # under xdist the worker says when a test starts, and where
+            self.emit(protocol.STARTED, nodeid=nodeid, worker=None, t=time.time())
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if not getattr(report, "count_towards_summary", True):
             return
         record = self.pending.setdefault(
             report.nodeid,
-            {"outcome": "passed", "phase": None, "message": None, "counts": {}, "durations": {}},
+            {
+                "outcome": "passed",
+                "phase": None,
+                "message": None,
+                "counts": {},
+                "durations": {},
+                "start": report.start,
+            },
         )
-        record["durations"][report.when] = report.duration
         category = self.category(report)
         key = _COUNT.get(category)
         if key:
             record["counts"][key] = record["counts"].get(key, 0) + 1
-        if category in _OUTCOME and category != "passed" and record["phase"] is None:
-            record.update(outcome=_OUTCOME[category], phase=report.when, message=_message(report))
+        if type(report).__name__ == "SubtestReport":
+            # A subtest adds to the counts and can fail its test; its time is the call's.
+            if category == "failed" and record["phase"] is None:
+                record.update(outcome="failed", phase="call", message=_message(report))
+            return
+        if report.when in _PHASES:
+            record["durations"][report.when] = report.duration
+        if key in ("failed", "errors", "skipped", "xfailed", "xpassed") and record["phase"] is None:
+            # xdist reports a crashed worker's test with when "???": it crashed while running.
+            phase = report.when if report.when in _PHASES else "call"
+            record.update(outcome=category, phase=phase, message=_message(report))
         # A crashed xdist worker's report has no teardown after it: send it at once.
         if report.when == "teardown" or report.when not in _PHASES:
             self.send(report.nodeid, _worker_id(report))
 
-    def send(self, nodeid, worker):
+    def send(self, nodeid: str, worker: str | None) -> None:
         record = self.pending.pop(nodeid)
-        self.emit(e="test", nodeid=nodeid, worker=worker, **record)
+        self.emit(protocol.TEST, nodeid=nodeid, worker=worker, **record)
 
-    def pytest_warning_recorded(self, warning_message, nodeid):
-        self.emit(e="warning", category=warning_message.category.__name__, nodeid=nodeid)
+    def pytest_warning_recorded(self, warning_message: Any, nodeid: str) -> None:
+        self.emit(protocol.WARNING, category=warning_message.category.__name__, nodeid=nodeid)
 
     @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session, exitstatus):
+    def pytest_sessionfinish(self, exitstatus: int) -> None:
         for nodeid in list(self.pending):
             self.send(nodeid, None)
-        self.emit(e="deselected", n=self.deselected, worker=None)
-        self.emit(e="end", exitstatus=int(exitstatus))
+        self.emit(protocol.DESELECTED, n=self.deselected, worker=None)
+        self.emit(protocol.END, exitstatus=int(exitstatus), t=time.time())
 
-    def pytest_unconfigure(self):
-        self.file.close()
+    def pytest_unconfigure(self) -> None:
+        self.stream.close()
 
 
 class WorkerObserver:
-    """On an xdist worker: count deselected items and hand the count to the controller."""
+    """On an xdist worker: when it was up and done collecting, which test it runs, deselected."""
 
-    def __init__(self, config):
+    def __init__(self, config: pytest.Config, stream: _Stream) -> None:
         self.config = config
+        self.stream = stream
+        self.worker = str(config.workerinput["workerid"])  # type: ignore[attr-defined]
+        stream.emit(protocol.WORKER_CONFIGURED, worker=self.worker, pid=os.getpid(), t=time.time())
 
-    def pytest_deselected(self, items):
-        output = self.config.workeroutput
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        output = self.config.workeroutput  # type: ignore[attr-defined]
         output[_WORKER_KEY] = output.get(_WORKER_KEY, 0) + len(items)
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        n = len(session.items)
+        self.stream.emit(protocol.WORKER_COLLECTED, worker=self.worker, n=n, t=time.time())
 
-def pytest_configure(config):
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        self.stream.emit(protocol.STARTED, nodeid=nodeid, worker=self.worker, t=time.time())
+
+    def pytest_unconfigure(self) -> None:
+        self.stream.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    path = os.environ.get(protocol.OUT_ENV)
     if hasattr(config, "workerinput"):
-        config.workeroutput.setdefault(_WORKER_KEY, 0)
-        config.pluginmanager.register(WorkerObserver(config), "benchlib-worker-observer")
-        return
-    path = os.environ.get(OUT_ENV)
-    if path:
-        config.pluginmanager.register(Observer(config, path), "benchlib-observer")
+        config.workeroutput.setdefault(_WORKER_KEY, 0)  # type: ignore[attr-defined]
+        if path:
+            worker = WorkerObserver(config, _Stream(path))
+            config.pluginmanager.register(worker, "benchlib-worker-observer")
+    elif path:
+        config.pluginmanager.register(Observer(config, _Stream(path)), "benchlib-observer")

@@ -1,0 +1,230 @@
+"""A bench: strategies run in rounds, round-robin, each run's result saved as it ends.
+
+Rounds, warm-ups, the stopping rule of ``--repeat auto`` and the results folder's lock live here;
+``running`` runs one process tree, ``recording`` turns it into a result, and the command line only
+wires these together and shows progress through a ``Listener``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from benchlib import events, recording, results, stats
+from benchlib._observer import benchlib_protocol as protocol
+from benchlib.lock import Held, exclusive
+from benchlib.machine import Interpreter, describe, target_info
+from benchlib.results import Machine, RunResult, StrategyRecord, Target
+from benchlib.running import Launch, Progress, run, signals_ignored
+from benchlib.strategy import Strategy, pytest_args
+
+OBSERVER_DIR = Path(__file__).parent / "_observer"
+OBSERVER_PLUGIN = ("-p", "benchlib_observer")
+# Removed from pytest's environment: each would change the run behind the strategy's back.
+# The last four are set by pytest and xdist for their own processes: inherited (benchlib run
+# from a test, or from an xdist worker), they make the target believe it is a worker.
+ENV_NEUTRALISED = (
+    "PYTEST_ADDOPTS",
+    "PYTEST_CURRENT_TEST",
+    "PYTEST_XDIST_TESTRUNUID",
+    "PYTEST_XDIST_WORKER",
+    "PYTEST_XDIST_WORKER_COUNT",
+)
+AUTO_MIN_ROUNDS = 4  # the exact 95% interval needs 4 runs a side (see stats)
+DEFAULT_BUDGET_S = 1800.0
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """One strategy, resolved against the target: everything needed to start its runs."""
+
+    strategy: Strategy
+    target: Path  # absolute
+    interpreter: Interpreter
+    paths: tuple[str, ...]
+    shared_args: tuple[str, ...]
+    workers: int
+    timeout_s: float | None
+    results_dir: Path  # absolute
+    interval_s: float = 0.1
+    show_output: bool = False
+
+    def pytest_args(self) -> list[str]:
+        """Return pytest's arguments as a user would type them (without benchlib's plugin)."""
+        return pytest_args(
+            self.strategy,
+            paths=self.paths,
+            shared_args=self.shared_args,
+            workers=self.workers,
+            xdist_installed=self.interpreter.xdist is not None,
+        )
+
+    def argv(self) -> tuple[str, ...]:
+        return (self.interpreter.path, "-m", "pytest", *self.pytest_args(), *OBSERVER_PLUGIN)
+
+    def record(self) -> StrategyRecord:
+        s = self.strategy
+        return StrategyRecord(
+            name=s.name,
+            description=s.description,
+            pytest_args=tuple(self.pytest_args()),
+            workers=self.workers,
+            dist=s.dist if self.workers else None,
+            env=dict(s.env),
+            compare_to=s.compare_to,
+            scope=s.scope,
+            timeout_s=self.timeout_s,
+            budgets=dict(s.budgets),
+        )
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How many rounds: a fixed number, or (repeat None) until the intervals are narrow."""
+
+    repeat: int | None = 1
+    warmup: int = 0
+    budget_s: float = DEFAULT_BUDGET_S
+    width: float = stats.STOP_WIDTH
+
+    def first_rounds(self) -> int:
+        return self.warmup + (self.repeat or AUTO_MIN_ROUNDS)
+
+
+class Listener(Protocol):
+    """What a bench tells the person watching it."""
+
+    def expect(self, total: int) -> None: ...
+    def note(self, text: str) -> None: ...
+    def start(self, name: str, round_: int, warmup: bool) -> None: ...
+    def update(self, progress: Progress) -> None: ...
+    def finish(self, result: RunResult, path: str) -> None: ...
+
+
+class Interrupted(KeyboardInterrupt):
+    """The bench was interrupted during a run; that run's result was written all the same."""
+
+    def __init__(self, result: RunResult, path: Path) -> None:
+        super().__init__(f"interrupted; the run's result is in {path}")
+        self.result, self.path = result, path
+
+
+@dataclass(frozen=True)
+class Bench:
+    """What a bench wrote."""
+
+    results: tuple[RunResult, ...]
+    paths: tuple[Path, ...]
+
+    @property
+    def all_completed(self) -> bool:
+        return all(r.status in results.COMPLETED for r in self.results)
+
+
+def child_env(strategy: Strategy, events_path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Return pytest's environment, and the variables taken out of it."""
+    env = dict(os.environ)
+    ignored = {k: env.pop(k) for k in ENV_NEUTRALISED if k in env}
+    env.update(strategy.env)
+    env[protocol.OUT_ENV] = str(events_path)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(OBSERVER_DIR), env.get("PYTHONPATH")]))
+    return env, ignored
+
+
+@dataclass(frozen=True)
+class _Where:
+    """What is the same for every run of a bench: measured once, not once a run."""
+
+    machine: Machine
+    target: Target
+    bench_id: str
+
+
+def run_once(
+    plan: RunPlan, where: _Where, held: Held, round_: int, warmup: bool, listener: Listener
+) -> tuple[RunResult, Path]:
+    """Run one strategy once and save its result; the watchdog saves it if we die meanwhile."""
+    started = datetime.now(UTC)
+    run_id = recording.run_id(plan.strategy.name, started)
+    logs = plan.results_dir / "logs"
+    events_path = logs / f".{run_id}.events.jsonl"
+    env, ignored = child_env(plan.strategy, events_path)
+    ctx = recording.Context(
+        run_id, plan.record(), plan.argv(), where.target, where.machine, f"logs/{run_id}.log",
+        env, ignored, plan.interval_s, round_, warmup, where.bench_id,
+    )  # fmt: skip
+    final = plan.results_dir / f"{run_id}.json"
+    pending = logs / f".{run_id}.pending.json"
+    results.write_atomic(pending, results.dumps(recording.pending(ctx, started)))
+    token = uuid.uuid4().hex
+    held.running(token)
+    launch = Launch(
+        plan.argv(), plan.target, env, logs / f"{run_id}.log", events_path, plan.timeout_s,
+        plan.interval_s, token, plan.show_output, pending, final,
+    )  # fmt: skip
+    measured = run(launch, progress=listener.update)
+    with signals_ignored():
+        observed = events.read(events_path, t0=measured.t0_epoch, end=measured.end_epoch)
+        result = recording.build(ctx, measured, observed)
+        results.write_atomic(final, results.dumps(result))
+        pending.unlink(missing_ok=True)
+        events_path.unlink(missing_ok=True)
+    if measured.ending == "interrupted":
+        raise Interrupted(result, final)
+    return result, final
+
+
+def bench(plans: Sequence[RunPlan], schedule: Schedule, listener: Listener) -> Bench:
+    """Run the plans round-robin (A B C A B C ...), so that drift hits every strategy alike."""
+    results_dir = plans[0].results_dir
+    (results_dir / "logs").mkdir(parents=True, exist_ok=True)
+    where = _Where(
+        describe(plans[0].interpreter), target_info(plans[0].target), uuid.uuid4().hex[:12]
+    )
+    done: list[tuple[RunResult, Path]] = []
+    walls: dict[str, list[float]] = {p.strategy.name: [] for p in plans}
+    listener.expect(len(plans) * schedule.first_rounds())
+    t0 = time.monotonic()
+    with exclusive(results_dir) as held:
+        for text in held.stale:
+            listener.note(text)
+        round_ = 0
+        while True:
+            warmup = round_ < schedule.warmup
+            for plan in plans:
+                listener.start(plan.strategy.name, round_, warmup)
+                result, path = run_once(plan, where, held, round_, warmup, listener)
+                listener.finish(result, str(path))
+                done.append((result, path))
+                if not warmup and result.status in results.COMPLETED:
+                    walls[plan.strategy.name].append(result.wall_s)
+            round_ += 1
+            if not _another_round(schedule, plans, round_, walls, time.monotonic() - t0):
+                break
+            listener.expect(len(done) + len(plans))
+    return Bench(tuple(r for r, _ in done), tuple(p for _, p in done))
+
+
+def _another_round(
+    schedule: Schedule,
+    plans: Sequence[RunPlan],
+    done: int,
+    walls: dict[str, list[float]],
+    elapsed_s: float,
+) -> bool:
+    if schedule.repeat is not None:
+        return done < schedule.warmup + schedule.repeat
+    if done - schedule.warmup < AUTO_MIN_ROUNDS:
+        return True
+    # Stop before a round that would overrun the budget, judging by the rounds so far.
+    if elapsed_s + elapsed_s / done > schedule.budget_s:
+        return False
+    compare_to = {p.strategy.name: p.strategy.compare_to for p in plans}
+    relevant = {k: v for k, v in compare_to.items() if v in walls}
+    return stats.needs_more_runs(walls, relevant, max_width=schedule.width)
