@@ -191,7 +191,7 @@ def _summarize(paths: Sequence[Path], out: Path) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from benchlib import compare, results
+    from benchlib import compare, report, results
 
     try:
         threshold = compare.parse_threshold(args.threshold)
@@ -207,10 +207,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if not loaded.results:
             raise UsageError(f"no result files in {folder!r}; give a folder `benchlib run` wrote")
         sides.append(loaded.results)
-    budgets = compare.budgets_from(config.load(Path(args.target)).strategies.values())
-    c = compare.compare(sides[0], sides[1], threshold=threshold, budgets=budgets)
-    print(compare.render_comparison(c))
-    return compare.exit_code(c)
+    # Budgets are the limits recorded in the current runs: no configuration is read.
+    try:
+        gate = compare.compare(sides[0], sides[1], threshold=threshold)
+    except compare.NothingInCommon as exc:
+        raise UsageError(str(exc)) from None
+    print(report.render_gate(gate))
+    return compare.exit_code(gate)
 
 
 def cmd_init(args: argparse.Namespace) -> int:

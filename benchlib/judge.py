@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from benchlib import budgets, stats
-from benchlib.results import RunResult
+from benchlib.results import Machine, RunResult
 
 # Only a run that ended with pytest's own verdict timed the suite: a run stopped at its time
 # limit timed the limit, and an interrupted or crashed one stopped part-way.
@@ -59,6 +59,14 @@ def machine_labels(runs: Iterable[RunResult]) -> dict[Fingerprint, str]:
             i = len(labels)
             labels[fp] = chr(ord("A") + i) if i < 26 else f"M{i + 1}"
     return labels
+
+
+def describe_machine(m: Machine) -> str:
+    """Say what a fingerprint stands for, to tell machines apart in a warning."""
+    return (
+        f"{m.cpu_model}, {m.cpus_usable} usable CPUs, {m.memory_bytes / 2**30:.1f} GiB, "
+        f"Python {m.python}, {m.os}"
+    )
 
 
 def projects(runs: Iterable[RunResult]) -> tuple[str, ...]:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from benchlib import results
+from benchlib import results, stats
+from benchlib.judge import BudgetResult, Judgement, NoiseWarning
 from benchlib.summary import (
     TIMES,
     Comparison,
@@ -19,9 +22,16 @@ from benchlib.summary import (
     UnstableTest,
 )
 
+if TYPE_CHECKING:  # compare renders nothing itself, so report needs only its types
+    from benchlib.compare import Gate, GateRow
+
 SUMMARY_FORMAT = "benchlib-summary"
 # Bump when a field of summary.json changes meaning or goes away.
 SUMMARY_VERSION = 1
+METHOD_NOTE = (
+    f"speedup = base median / current median; interval: {stats.METHOD}; differences under "
+    "the base's A/A noise floor are not significant"
+)
 RSS_NOTE = "summed over the process tree; shared pages counted once per process"
 
 
@@ -54,7 +64,7 @@ def seconds(value: float) -> str:
     return f"{value:.2f}s"
 
 
-def delta_words(c: Comparison) -> str:
+def delta_words(c: Comparison | Judgement) -> str:
     """Say a before/after delta as the report does: `-101.71s (~46.96% faster)`."""
     if c.delta_s is None or c.change_pct is None:
         return "n/a"
@@ -428,3 +438,131 @@ def render_table(summary: Summary) -> str:
     lines += [f"skipped {s.path}: {s.reason}" for s in summary.skipped]
     lines += [f"missing strategy {name}" for name in summary.missing]
     return "\n".join(lines) + "\n"
+
+
+# --- one wording of a judgement, for every renderer ----------------------------------------
+
+
+def factor_words(speedup: float) -> str:
+    """Say a speed-up (before / after) the one way: `1.89× faster`, `1.07× slower`."""
+    if speedup >= 1:
+        return f"{speedup:.2f}{TIMES} faster"
+    return f"{1 / speedup:.2f}{TIMES} slower"
+
+
+def _runs_words(j: Judgement) -> str:
+    if j.n_before == j.n_after:
+        return f"{j.n_before} runs each" if j.n_before != 1 else "a single run each"
+    return f"{j.n_before} and {j.n_after} runs"
+
+
+def _interval_words(j: Judgement) -> str:
+    assert j.ci_low is not None and j.ci_high is not None and j.speedup is not None
+    # Said in the factor's own direction: a slowdown's interval as slowdowns.
+    low, high = (j.ci_low, j.ci_high) if j.speedup >= 1 else (1 / j.ci_high, 1 / j.ci_low)
+    return f"95% CI {low:.2f}\N{EN DASH}{high:.2f}"
+
+
+def verdict_words(j: Judgement) -> str:
+    """Say a judgement as every report says it: Markdown, JSON's `verdict_text`, terminal, gate."""
+    if j.word == "not compared" or j.speedup is None:
+        return f"not compared: {j.note}"
+    factor = factor_words(j.speedup)
+    settle = f"{j.settle_runs} runs a side would settle it"
+    if j.word in ("faster", "slower"):
+        return f"{factor} ({_interval_words(j)}, {_runs_words(j)})"
+    if j.word == "single run":
+        return f"{factor} on {_runs_words(j)}: not significant; {settle}"
+    if j.ci_low is None:
+        return (
+            f"no significant difference ({factor} by median; {_runs_words(j)} are too few "
+            f"for a 95% interval; {settle})"
+        )
+    floor = (
+        f"; under the noise floor of {j.noise_floor:.1%}" if "noise floor" in (j.note or "") else ""
+    )
+    evidence = f"{_interval_words(j)}, {_runs_words(j)}{floor}"
+    return f"no significant difference ({factor} by median; {evidence})"
+
+
+def noise_words(w: NoiseWarning) -> str:
+    if w.kind == "cv":
+        return f"coefficient of variation {w.value:.1%} is over {stats.CV_LIMIT:.0%}"
+    return f"first run is {w.value:.0%} slower than the rest; consider --warmup 1"
+
+
+def budget_value(unit: str, value: float) -> str:
+    if unit == "s":
+        return f"{value:.2f} s"
+    if unit == "bytes":
+        return _mib(int(value))
+    return f"{value:g}"
+
+
+# --- the gate ------------------------------------------------------------------------------
+
+
+def render_gate(g: Gate) -> str:
+    """Render the gate's findings as a plain-text table with budgets, warnings, a result line."""
+    header = ("strategy", "runs", "base", "current", "delta", "verdict")
+    lines = _plain_table([header, *(_gate_row(r, g.threshold) for r in g.rows)])
+    lines.append(METHOD_NOTE)
+    if g.budgets:
+        head = ("budget", "strategy", "limit", "actual", "status")
+        lines += ["", *_plain_table([head, *(_budget_row(b) for b in g.budgets)])]
+    warnings = [*(f"{n.side} {n.warning.strategy}: {noise_words(n.warning)}" for n in g.noise)]
+    warnings += list(g.warnings)
+    if warnings:
+        lines += ["", "warnings:", *(f"  - {w}" for w in warnings)]
+    lines += ["", _result_line(g)]
+    return "\n".join(lines) + "\n"
+
+
+def _gate_row(r: GateRow, threshold: float) -> tuple[str, ...]:
+    j = r.judgement
+    runs = f"{r.base_runs}/{r.current_runs}"
+    if j is None:
+        return (r.name, runs, "-", "-", "-", f"only in {r.presence.removesuffix(' only')}")
+    base = seconds(j.before_s) if j.before_s is not None else "-"
+    current = seconds(j.after_s) if j.after_s is not None else "-"
+    verdict = verdict_words(j)
+    if r.regressed:
+        verdict = f"REGRESSION (slower by more than {_percent(threshold)}): {verdict}"
+    elif j.word == "slower":
+        verdict += f"; within {_percent(threshold)}"
+    return (r.name, runs, base, current, delta_words(j), verdict)
+
+
+def _percent(fraction: float) -> str:
+    return f"{fraction * 100:g}%"
+
+
+def _budget_row(b: BudgetResult) -> tuple[str, ...]:
+    how = "median" if b.aggregate == "median" else "worst run"
+    actual = f"{budget_value(b.unit, b.actual)} ({how} of {b.runs})"
+    return (
+        b.key,
+        b.strategy,
+        budget_value(b.unit, b.limit),
+        actual,
+        "BROKEN" if b.broken else "ok",
+    )
+
+
+def _plain_table(rows: Sequence[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
+def _result_line(g: Gate) -> str:
+    problems = []
+    if g.regressions:
+        names = ", ".join(r.name for r in g.regressions)
+        problems.append(f"{len(g.regressions)} regression(s): {names}")
+    if g.broken_budgets:
+        broken = ", ".join(f"{b.strategy} {b.key}" for b in g.broken_budgets)
+        problems.append(f"{len(g.broken_budgets)} budget(s) broken: {broken}")
+    return "result: " + ("; ".join(problems) if problems else "ok")
