@@ -127,20 +127,16 @@ def compare_ratio(
     _check_positive(current, "current")
     ratio = statistics.median(base) / statistics.median(current)
     n_base, n_current = len(base), len(current)
-    common = {"ratio": ratio, "n_base": n_base, "n_current": n_current}
     if n_base < 2 or n_current < 2:
-        return RatioEstimate(low=None, high=None, verdict="single run", **common)
+        return RatioEstimate(ratio, None, None, "single run", n_base, n_current)
     interval = ratio_interval(base, current)
     if interval is None:
-        note = f"{n_base} vs {n_current} runs are too few for a {CONFIDENCE:.0%} interval"
-        return RatioEstimate(
-            low=None, high=None, verdict="no significant difference", note=note, **common
-        )
+        too_few = f"{n_base} vs {n_current} runs are too few for a {CONFIDENCE:.0%} interval"
+        verdict: Verdict = "no significant difference"
+        return RatioEstimate(ratio, None, None, verdict, n_base, n_current, note=too_few)
     low, high, confidence = interval
     verdict, note = _verdict(ratio, low, high, noise_floor)
-    return RatioEstimate(
-        low=low, high=high, verdict=verdict, confidence=confidence, note=note, **common
-    )
+    return RatioEstimate(ratio, low, high, verdict, n_base, n_current, confidence, note)
 
 
 def _verdict(ratio: float, low: float, high: float, floor: float) -> tuple[Verdict, str | None]:
