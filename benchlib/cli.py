@@ -191,7 +191,7 @@ def _summarize(paths: Sequence[Path], out: Path) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from benchlib import compare, report, results
+    from benchlib import compare, report, resultset
 
     try:
         threshold = compare.parse_threshold(args.threshold)
@@ -201,10 +201,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for folder in (args.base, args.current):
         if not Path(folder).is_dir():
             raise UsageError(f"{folder!r} is not a folder of result files")
-        loaded = results.load_all([Path(folder)])
+        loaded = resultset.load([Path(folder)])
         for bad in loaded.skipped:
-            print(f"benchlib: warning: skipped {bad}", file=sys.stderr)
-        if not loaded.results:
+            print(f"benchlib: warning: skipped {bad.path}: {bad.reason}", file=sys.stderr)
+        if not loaded.runs:
             raise UsageError(f"no result files in {folder!r}; give a folder `benchlib run` wrote")
         sides.append(loaded.results)
     # Budgets are the limits recorded in the current runs: no configuration is read.
