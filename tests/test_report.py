@@ -165,3 +165,43 @@ def test_write_outputs_without_step_summary(
 ) -> None:
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     assert [p.name for p in report.write_outputs(seed, tmp_path)] == ["summary.md", "summary.json"]
+
+
+def test_suite_text_is_escaped_in_markdown() -> None:
+    evil = TestRecord(
+        "tests/test_x.py::t[`a`]",
+        "failed",
+        1.0,
+        phase="call",
+        message="<script>alert(1)</script> <img src=x onerror=y> <b>b</b> [link](http://x)",
+    )
+    s = summary.analyze(
+        [
+            f.result("serial-full", tests=(TestRecord(evil.nodeid, "passed", 1.0),)),
+            f.result(
+                "gate",
+                tests=(evil,),
+                status="tests-failed",
+                argv=("python", "-m", "pytest", "-n", "2", "-p", "benchlib_observer"),
+                strategy_kw={"compare_to": "serial-full", "description": "<b>fast</b>"},
+            ),
+        ]
+    )
+    md = report.render_markdown(s)
+    for raw in ("<script>", "<img", "<b>", "[link](http"):
+        assert raw not in md
+    assert "&lt;script&gt;" in md
+    assert "``tests/test_x.py::t[`a`]``" in md  # a longer fence keeps the backticks inside
+    assert "benchlib_observer" not in md
+    assert "python -m pytest -n 2\n" in md
+
+
+def test_teardown_rows_that_would_read_0_00s_are_left_out() -> None:
+    tests = (
+        TestRecord("tests/a.py::t", "passed", 1.0, teardown_s=0.004),
+        TestRecord("tests/a.py::u", "passed", 1.0, teardown_s=0.5),
+    )
+    md = report.render_markdown(summary.analyze([f.result("serial-full", tests=tests)]))
+    teardown = md.split("Slowest in teardown:")[1].split("Time by")[0]
+    assert "0.00s" not in teardown
+    assert "| 0.50s | `tests/a.py::u` |" in teardown
