@@ -336,3 +336,20 @@ def test_summarize_reads_files_like_analyze(tmp_path: Path) -> None:
     in_memory = summary.analyze(rs)
     assert from_files.strategies == in_memory.strategies
     assert from_files.profile == in_memory.profile
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "reason"),
+    [("wall_s", "fast", "wall_s is 'fast', not a number"), ("tests", "nope", "tests is 'nope'")],
+)
+def test_files_with_wrong_types_are_skipped_with_the_reason(
+    tmp_path: Path, key: str, value: object, reason: str
+) -> None:
+    f.write(f.result("serial-full"), tmp_path)
+    bad = results.to_dict(f.result("gate")) | {key: value}
+    (tmp_path / "bad.json").write_text(json.dumps(bad), encoding="utf-8")
+    s = summary.summarize([tmp_path])
+    assert [st.name for st in s.strategies] == ["serial-full"]
+    (skipped,) = s.skipped
+    assert Path(skipped.path).name == "bad.json"
+    assert reason in skipped.reason
