@@ -57,6 +57,7 @@ KINDS: Mapping[str, BudgetKind] = {
     for k in (
         BudgetKind("max_wall_s", lambda r: r.wall_s, "median", "s"),
         BudgetKind("max_warnings", lambda r: r.outcome.warnings, "worst", "count"),
+        BudgetKind("max_rss_bytes", lambda r: r.peak_rss_bytes, "worst", "bytes"),
     )
 }
 

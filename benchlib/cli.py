@@ -172,7 +172,7 @@ def _summarize(paths: Sequence[Path], out: Path) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from benchlib import compare, results
+    from benchlib import compare, report, resultset
 
     try:
         threshold = compare.parse_threshold(args.threshold)
@@ -182,16 +182,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for folder in (args.base, args.current):
         if not Path(folder).is_dir():
             raise UsageError(f"{folder!r} is not a folder of result files")
-        loaded = results.load_all([Path(folder)])
+        loaded = resultset.load([Path(folder)])
         for bad in loaded.skipped:
-            print(f"benchlib: warning: skipped {bad}", file=sys.stderr)
-        if not loaded.results:
+            print(f"benchlib: warning: skipped {bad.path}: {bad.reason}", file=sys.stderr)
+        if not loaded.runs:
             raise UsageError(f"no result files in {folder!r}; give a folder `benchlib run` wrote")
         sides.append(loaded.results)
-    budgets = compare.budgets_from(config.load(Path(args.target)).strategies.values())
-    c = compare.compare(sides[0], sides[1], threshold=threshold, budgets=budgets)
-    print(compare.render_comparison(c))
-    return compare.exit_code(c)
+    # Budgets are the limits recorded in the current runs: no configuration is read.
+    try:
+        gate = compare.compare(sides[0], sides[1], threshold=threshold)
+    except compare.NothingInCommon as exc:
+        raise UsageError(str(exc)) from None
+    print(report.render_gate(gate))
+    return compare.exit_code(gate)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -334,7 +337,6 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("base", metavar="BASE_DIR")
     cmp.add_argument("current", metavar="CURRENT_DIR")
     cmp.add_argument("--threshold", default="10%", help="allowed slowdown (default: 10%%)")
-    _add_target(cmp)
     cmp.set_defaults(func=cmd_compare)
 
     init = sub.add_parser(

@@ -1,96 +1,78 @@
-"""The regression gate: compare two result sets strategy by strategy, and check budgets."""
+"""The regression gate: judge two result sets strategy by strategy, and check recorded budgets.
+
+Every rule (which runs count, the noise floor, the verdict, budgets) is judge's; this module only
+decides what fails a merge. Rendering is report.render_gate's.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from benchlib import stats
+from benchlib import judge
+from benchlib.judge import BudgetResult, Judgement, NoiseWarning
 from benchlib.results import RunResult
-from benchlib.stats import RatioEstimate, Stats
-from benchlib.strategy import Strategy
 
 DEFAULT_THRESHOLD = 0.10
 
-# Runs that measured the whole suite. A timeout's wall time is the limit, not the suite, and
-# an interrupted or crashed run stopped part-way: their times would only mislead.
-COMPLETE = frozenset({"passed", "tests-failed"})
-
 Presence = Literal["both", "base only", "current only"]
-BudgetKind = Literal["max_wall_s", "max_warnings"]
+Side = Literal["base", "current"]
+
+
+class NothingInCommon(Exception):
+    """No strategy has runs that count on both sides: there is nothing to gate on.
+
+    Passing would let a renamed strategy, an empty artifact or another project's results
+    through, so the gate refuses instead (the CLI exits 2).
+    """
+
+    def __init__(self, base: Sequence[str], current: Sequence[str]) -> None:
+        super().__init__(
+            "no strategy has completed runs on both sides "
+            f"(base: {', '.join(base) or 'none'}; current: {', '.join(current) or 'none'}); "
+            "nothing to compare"
+        )
+        self.base = tuple(base)
+        self.current = tuple(current)
 
 
 @dataclass(frozen=True)
-class Budget:
-    """Limits one strategy must stay under to be ready to merge (None: not checked)."""
-
-    max_wall_s: float | None = None
-    max_warnings: int | None = None
-
-
-@dataclass(frozen=True)
-class BudgetCheck:
-    """One budget limit held against the current runs."""
-
-    strategy: str
-    kind: BudgetKind
-    limit: float
-    actual: float  # median wall time, or the most warnings any run had
-
-    @property
-    def broken(self) -> bool:
-        return self.actual > self.limit
-
-
-@dataclass(frozen=True)
-class StrategyComparison:
+class GateRow:
     """One strategy's base and current runs, and what the gate made of them."""
 
     name: str
     presence: Presence
-    base: Stats | None
-    current: Stats | None
-    estimate: RatioEstimate | None  # None unless present on both sides
+    base_runs: int  # runs that count
+    current_runs: int
+    judgement: Judgement | None  # None unless present on both sides
     regressed: bool  # significantly slower by more than the threshold
-
-    @property
-    def change(self) -> float | None:
-        """Return the relative change in median wall time (+0.2: 20% slower), if both exist."""
-        if self.base is None or self.current is None:
-            return None
-        return self.current.median / self.base.median - 1
 
 
 @dataclass(frozen=True)
-class Comparison:
+class SideNoise:
+    side: Side
+    warning: NoiseWarning
+
+
+@dataclass(frozen=True)
+class Gate:
     """The gate's findings over two result sets."""
 
     threshold: float
-    strategies: tuple[StrategyComparison, ...]
-    budgets: tuple[BudgetCheck, ...]
-    warnings: tuple[str, ...]
+    rows: tuple[GateRow, ...]
+    budgets: tuple[BudgetResult, ...]
+    noise: tuple[SideNoise, ...]
+    warnings: tuple[str, ...]  # runs left out, machines, projects, budgets not checked
 
     @property
-    def regressions(self) -> tuple[StrategyComparison, ...]:
-        return tuple(s for s in self.strategies if s.regressed)
+    def regressions(self) -> tuple[GateRow, ...]:
+        return tuple(r for r in self.rows if r.regressed)
 
     @property
-    def broken_budgets(self) -> tuple[BudgetCheck, ...]:
+    def broken_budgets(self) -> tuple[BudgetResult, ...]:
         return tuple(b for b in self.budgets if b.broken)
-
-
-def budgets_from(strategies: Iterable[Strategy]) -> dict[str, Budget]:
-    """Return the budgets configured on strategies, for those that set any."""
-    return {
-        s.name: Budget(
-            max_wall_s=s.budgets.get("max_wall_s"),
-            max_warnings=int(s.budgets["max_warnings"]) if "max_warnings" in s.budgets else None,
-        )
-        for s in strategies
-        if s.budgets
-    }
 
 
 def parse_threshold(text: str) -> float:
@@ -116,192 +98,90 @@ def compare(
     current: Sequence[RunResult],
     *,
     threshold: float = DEFAULT_THRESHOLD,
-    budgets: Mapping[str, Budget] | None = None,
-) -> Comparison:
-    """Compare current against base per strategy and check current against budgets."""
-    warnings: list[str] = []
-    base_runs = _measured(base, "base", warnings)
-    current_runs = _measured(current, "current", warnings)
-    warnings += _machine_warnings(base_runs, current_runs)
-    names = sorted(base_runs.keys() | current_runs.keys())
+) -> Gate:
+    """Judge current against base per strategy; check current against its recorded budgets.
+
+    Raise NothingInCommon when no strategy has runs that count on both sides.
+    """
+    sides = {"base": judge.by_strategy(base), "current": judge.by_strategy(current)}
+    names = sorted(sides["base"].keys() | sides["current"].keys())
     rows = tuple(
-        _compare_one(name, base_runs.get(name, ()), current_runs.get(name, ()), threshold)
-        for name in names
+        _row(n, sides["base"].get(n, []), sides["current"].get(n, []), threshold) for n in names
     )
-    for row_runs, side in ((base_runs, "base"), (current_runs, "current")):
-        for name, runs in row_runs.items():
-            warnings += [f"{side} {name}: {w}" for w in stats.warnings_for(_walls(runs))]
-    checks = _check_budgets(current_runs, budgets or {}, warnings)
-    return Comparison(threshold, rows, checks, tuple(warnings))
+    if not any(r.judgement is not None and r.judgement.word != "not compared" for r in rows):
+        raise NothingInCommon(_counted_names(base), _counted_names(current))
+    noise = tuple(
+        SideNoise(side, w)  # type: ignore[arg-type]
+        for side, groups in sides.items()
+        for name, runs in groups.items()
+        for w in judge.noise(name, runs)
+    )
+    budgets = tuple(b for n, runs in sides["current"].items() for b in judge.budget_checks(n, runs))
+    return Gate(threshold, rows, budgets, noise, tuple(_warnings(base, current, sides["current"])))
 
 
-def _measured(
-    runs: Sequence[RunResult], side: str, warnings: list[str]
-) -> dict[str, tuple[RunResult, ...]]:
-    """Group the runs that count by strategy, in recorded order, noting what was left out."""
-    groups: dict[str, list[RunResult]] = {}
-    for run in runs:
-        if run.warmup:
-            continue
-        if run.status not in COMPLETE:
-            warnings.append(f"{side} {run.strategy.name}: left out run {run.run_id} ({run.status})")
-            continue
-        groups.setdefault(run.strategy.name, []).append(run)
-    return {
-        name: tuple(sorted(group, key=lambda r: (r.started_at, r.round)))
-        for name, group in groups.items()
-    }
+def _counted_names(runs: Sequence[RunResult]) -> list[str]:
+    return sorted(judge.by_strategy(judge.counted(runs)))
 
 
-def _walls(runs: Sequence[RunResult]) -> list[float]:
-    return [r.wall_s for r in runs]
+def _row(
+    name: str, base: Sequence[RunResult], current: Sequence[RunResult], threshold: float
+) -> GateRow:
+    n_base, n_current = len(judge.counted(base)), len(judge.counted(current))
+    if not n_base or not n_current:
+        presence: Presence = "base only" if n_base else "current only"
+        return GateRow(name, presence, n_base, n_current, None, False)
+    j = judge.judge(name, name, base, current)
+    return GateRow(name, "both", n_base, n_current, j, judge.regressed(j, threshold))
 
 
-def _machine_warnings(
-    base: Mapping[str, Sequence[RunResult]], current: Mapping[str, Sequence[RunResult]]
+def _warnings(
+    base: Sequence[RunResult],
+    current: Sequence[RunResult],
+    current_groups: dict[str, list[RunResult]],
 ) -> list[str]:
-    base_prints = {r.machine.fingerprint() for runs in base.values() for r in runs}
-    current_prints = {r.machine.fingerprint() for runs in current.values() for r in runs}
     found = [
-        f"{side} mixes runs from {len(prints)} machines: {sorted(map(repr, prints))}"
-        for side, prints in (("base", base_prints), ("current", current_prints))
-        if len(prints) > 1
+        f"{side} {r.strategy.name}: left out run {r.run_id} ({r.status})"
+        for side, runs in (("base", base), ("current", current))
+        for r in judge.left_out(runs)
     ]
-    if base_prints and current_prints and base_prints != current_prints:
-        found.append(
-            "base and current come from different machines, so timings may not be comparable: "
-            f"base {sorted(map(repr, base_prints))}, current {sorted(map(repr, current_prints))}"
-        )
+    found += _machine_warnings(judge.counted(base), judge.counted(current))
+    project = judge.project_warning([*base, *current])
+    if project:
+        found.append(project.capitalize())
+    found += [
+        f"budget for {name} not checked: no current run completed"
+        for name, runs in current_groups.items()
+        if judge.recorded_budgets(runs) and not judge.counted(runs)
+    ]
     return found
 
 
-def _compare_one(
-    name: str, base: Sequence[RunResult], current: Sequence[RunResult], threshold: float
-) -> StrategyComparison:
-    base_walls, current_walls = _walls(base), _walls(current)
-    base_stats = stats.describe(base_walls) if base_walls else None
-    current_stats = stats.describe(current_walls) if current_walls else None
-    if not base_walls or not current_walls:
-        presence: Presence = "base only" if base_walls else "current only"
-        return StrategyComparison(name, presence, base_stats, current_stats, None, False)
-    # Differences smaller than the baseline's own A/A spread are not called significant.
-    estimate = stats.compare_ratio(
-        base_walls, current_walls, noise_floor=stats.noise_floor(base_walls)
-    )
-    # The point estimate decides the size, the interval decides significance: requiring the
-    # whole interval beyond the threshold would miss most real regressions at 5 runs a side.
-    regressed = estimate.verdict == "slower" and 1 / estimate.ratio - 1 > threshold
-    return StrategyComparison(name, "both", base_stats, current_stats, estimate, regressed)
-
-
-def _check_budgets(
-    current: Mapping[str, Sequence[RunResult]],
-    budgets: Mapping[str, Budget],
-    warnings: list[str],
-) -> tuple[BudgetCheck, ...]:
-    """Hold each budget against the current runs: median wall time, worst warning count."""
-    checks: list[BudgetCheck] = []
-    for name, budget in sorted(budgets.items()):
-        runs = current.get(name)
-        if not runs:
-            warnings.append(f"budget for {name} not checked: no current runs")
-            continue
-        if budget.max_wall_s is not None:
-            # The median, so that one run disturbed by the machine does not fail a merge.
-            wall = stats.describe(_walls(runs)).median
-            checks.append(BudgetCheck(name, "max_wall_s", budget.max_wall_s, wall))
-        if budget.max_warnings is not None:
-            # The worst run: warnings do not come from noise, so any run that shows one counts.
-            worst = max(r.outcome.warnings for r in runs)
-            checks.append(BudgetCheck(name, "max_warnings", budget.max_warnings, worst))
-    return tuple(checks)
-
-
-def exit_code(c: Comparison) -> int:
-    """Return 1 when a strategy regressed or a budget is broken, else 0."""
-    return 1 if c.regressions or c.broken_budgets else 0
-
-
-def render_comparison(c: Comparison) -> str:
-    """Render the comparison as a plain-text table with budgets, warnings and a result line."""
-    header = ("strategy", "runs", "base", "current", "change", "speedup (95% CI)", "verdict")
-    rows = [header, *(_row(s, c.threshold) for s in c.strategies)]
-    lines = _table(rows)
-    lines.append(
-        f"speedup = base median / current median; interval: {stats.METHOD}; "
-        "differences under the base's A/A noise floor are not significant"
-    )
-    if c.budgets:
-        lines += [
-            "",
-            *_table([("budget", "strategy", "limit", "actual", "status"), *_budget_rows(c)]),
-        ]
-    if c.warnings:
-        lines += ["", "warnings:", *(f"  - {w}" for w in c.warnings)]
-    lines += ["", _result_line(c)]
-    return "\n".join(lines) + "\n"
-
-
-def _row(s: StrategyComparison, threshold: float) -> tuple[str, ...]:
-    runs = f"{s.base.n if s.base else 0}/{s.current.n if s.current else 0}"
-    base = f"{s.base.median:.2f} s" if s.base else "-"
-    current = f"{s.current.median:.2f} s" if s.current else "-"
-    change = f"{s.change:+.1%}" if s.change is not None else "-"
-    return (s.name, runs, base, current, change, _speedup(s.estimate), _verdict(s, threshold))
-
-
-def _speedup(e: RatioEstimate | None) -> str:
-    if e is None:
-        return "-"
-    if e.low is None or e.high is None:
-        return f"{e.ratio:.2f}x (no interval)"
-    return f"{e.ratio:.2f}x ({e.low:.2f}-{e.high:.2f})"
-
-
-def _verdict(s: StrategyComparison, threshold: float) -> str:
-    if s.estimate is None:
-        return f"only in {s.presence.removesuffix(' only')}"
-    if s.regressed:
-        return f"REGRESSION (slower by more than {_percent(threshold)})"
-    if s.estimate.verdict == "slower":
-        return f"slower, within {_percent(threshold)}"
-    if s.estimate.note:
-        return f"{s.estimate.verdict} ({s.estimate.note})"
-    return s.estimate.verdict
-
-
-def _percent(fraction: float) -> str:
-    return f"{fraction * 100:g}%"
-
-
-def _budget_rows(c: Comparison) -> list[tuple[str, ...]]:
-    rows = []
-    for b in c.budgets:
-        if b.kind == "max_wall_s":
-            limit, actual = f"{b.limit:g} s", f"{b.actual:.2f} s (median)"
-        else:
-            limit, actual = f"{b.limit:g}", f"{b.actual:g} (worst run)"
-        rows.append((b.kind, b.strategy, limit, actual, "BROKEN" if b.broken else "ok"))
-    return rows
-
-
-def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
+def _machine_warnings(base: Sequence[RunResult], current: Sequence[RunResult]) -> list[str]:
+    labels = judge.machine_labels([*base, *current])
+    described = {
+        labels[r.machine.fingerprint()]: judge.describe_machine(r.machine)
+        for r in [*base, *current]
+    }
+    prints = {
+        side: sorted({labels[r.machine.fingerprint()] for r in runs})
+        for side, runs in (("base", base), ("current", current))
+    }
+    found = [
+        f"{side} mixes runs from {len(ls)} machines ({', '.join(ls)})"
+        for side, ls in prints.items()
+        if len(ls) > 1
     ]
+    if prints["base"] and prints["current"] and prints["base"] != prints["current"]:
+        found.append(
+            "base and current come from different machines, so timings may not be comparable: "
+            f"base {', '.join(prints['base'])}, current {', '.join(prints['current'])}"
+        )
+    if found:
+        found += [f"machine {label}: {text}" for label, text in sorted(described.items())]
+    return found
 
 
-def _result_line(c: Comparison) -> str:
-    problems = []
-    if c.regressions:
-        problems.append(
-            f"{len(c.regressions)} regression(s): " + ", ".join(s.name for s in c.regressions)
-        )
-    if c.broken_budgets:
-        problems.append(
-            f"{len(c.broken_budgets)} budget(s) broken: "
-            + ", ".join(f"{b.strategy} {b.kind}" for b in c.broken_budgets)
-        )
-    return "result: " + ("; ".join(problems) if problems else "ok")
+def exit_code(g: Gate) -> int:
+    """Return 1 when a strategy regressed or a budget is broken, else 0."""
+    return 1 if g.regressions or g.broken_budgets else 0

@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import orjson
 
@@ -43,6 +43,7 @@ Status = Literal[
     "killed",  # pytest ended by a signal benchlib did not send
     "crashed",  # any other exit code, or pytest never finished its session
 ]
+STATUSES: tuple[str, ...] = get_args(Status)
 # The runs that timed the suite: pytest gave its own verdict on every selected test. A timeout
 # timed the limit, and an interrupted or crashed run stopped part-way.
 COMPLETED: frozenset[Status] = frozenset({"passed", "tests-failed"})

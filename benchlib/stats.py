@@ -80,7 +80,6 @@ class RatioEstimate:
     verdict: Verdict
     n_base: int
     n_current: int
-    method: str
     confidence: float | None = None  # exact coverage of [low, high], at least 0.95
     note: str | None = None  # why there is no interval, or why a difference was discounted
 
@@ -119,31 +118,25 @@ def compare_ratio(
     current: Sequence[float],
     *,
     noise_floor: float = 0.0,
-    seed: int = 0,
 ) -> RatioEstimate:
     """Estimate median(base) / median(current) with a 95% interval and a verdict.
 
-    `seed` is accepted so callers need not know the method; the exact interval uses no
-    random numbers, so every seed gives the same answer.
+    The interval draws no random numbers, so the same runs always give the same answer.
     """
     _check_positive(base, "base")
     _check_positive(current, "current")
     ratio = statistics.median(base) / statistics.median(current)
     n_base, n_current = len(base), len(current)
-    common = {"ratio": ratio, "n_base": n_base, "n_current": n_current, "method": METHOD}
     if n_base < 2 or n_current < 2:
-        return RatioEstimate(low=None, high=None, verdict="single run", **common)
+        return RatioEstimate(ratio, None, None, "single run", n_base, n_current)
     interval = ratio_interval(base, current)
     if interval is None:
-        note = f"{n_base} vs {n_current} runs are too few for a {CONFIDENCE:.0%} interval"
-        return RatioEstimate(
-            low=None, high=None, verdict="no significant difference", note=note, **common
-        )
+        too_few = f"{n_base} vs {n_current} runs are too few for a {CONFIDENCE:.0%} interval"
+        verdict: Verdict = "no significant difference"
+        return RatioEstimate(ratio, None, None, verdict, n_base, n_current, note=too_few)
     low, high, confidence = interval
     verdict, note = _verdict(ratio, low, high, noise_floor)
-    return RatioEstimate(
-        low=low, high=high, verdict=verdict, confidence=confidence, note=note, **common
-    )
+    return RatioEstimate(ratio, low, high, verdict, n_base, n_current, confidence, note)
 
 
 def _verdict(ratio: float, low: float, high: float, floor: float) -> tuple[Verdict, str | None]:
@@ -196,6 +189,14 @@ def _excluded_per_tail(n: int, m: int, alpha: float) -> tuple[int, float]:
         tail += count
         k += 1
     return k, 1 - 2 * tail / total
+
+
+def runs_for_interval(confidence: float = CONFIDENCE) -> int:
+    """Return the fewest runs a side (n vs n) that give an interval at this confidence."""
+    n = 2
+    while _excluded_per_tail(n, n, 1 - confidence)[0] == 0:
+        n += 1
+    return n
 
 
 def _excluded_per_tail_normal(n: int, m: int, alpha: float) -> tuple[int, float]:

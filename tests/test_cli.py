@@ -182,23 +182,29 @@ def test_compare_exit_codes(tmp_path: Path) -> None:
     for wall in (10.0, 10.1, 9.9, 10.05, 9.95):
         factories.write(factories.result(wall_s=wall), base)
         factories.write(factories.result(wall_s=wall), cur)
-    ok = suitekit.benchlib("compare", str(base), str(cur), "--target", str(tmp_path))
+    ok = suitekit.benchlib("compare", str(base), str(cur))
     assert ok.returncode == 0, ok.stdout + ok.stderr
     slow = tmp_path / "slow"
     for wall in (13.0, 13.1, 12.9, 13.05, 12.95):
         factories.write(factories.result(wall_s=wall), slow)
-    regressed = suitekit.benchlib("compare", str(base), str(slow), "--target", str(tmp_path))
+    regressed = suitekit.benchlib("compare", str(base), str(slow))
     assert regressed.returncode == 1, regressed.stdout
     bad = suitekit.benchlib("compare", str(base), str(slow), "--threshold", "lots")
     one_line_error(bad, "--threshold")
     empty = tmp_path / "empty"
     empty.mkdir()
     one_line_error(suitekit.benchlib("compare", str(base), str(empty)), "no result files")
-    (tmp_path / "pyproject.toml").write_text(
-        "[tool.benchlib.strategies.serial-full]\nmax_wall_s = 5\n"
-    )
-    budget = suitekit.benchlib("compare", str(base), str(cur), "--target", str(tmp_path))
+    # Budgets are the ones recorded in the current runs, not today's configuration.
+    limited = tmp_path / "limited"
+    for wall in (10.0, 10.1, 9.9, 10.05, 9.95):
+        run = factories.result(wall_s=wall, strategy_kw={"budgets": {"max_wall_s": 5.0}})
+        factories.write(run, limited)
+    budget = suitekit.benchlib("compare", str(base), str(limited))
     assert budget.returncode == 1, budget.stdout
+    assert "max_wall_s" in budget.stdout and "BROKEN" in budget.stdout
+    other = tmp_path / "other"
+    factories.write(factories.result("gate"), other)
+    one_line_error(suitekit.benchlib("compare", str(base), str(other)), "on both sides")
 
 
 def test_env_secrets_are_not_recorded(target: Path, tmp_path: Path) -> None:

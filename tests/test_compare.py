@@ -6,20 +6,17 @@ from collections.abc import Sequence
 import factories
 import pytest
 
-from benchlib.compare import (
-    Budget,
-    budgets_from,
-    compare,
-    exit_code,
-    parse_threshold,
-    render_comparison,
-)
-from benchlib.results import Counts, RunResult
-from benchlib.strategy import Strategy
+from benchlib import report
+from benchlib.compare import NothingInCommon, compare, exit_code, parse_threshold
+from benchlib.results import Counts, RunResult, Target
 
 pytestmark = pytest.mark.unit
 
 WALLS = (10.0, 10.1, 9.9, 10.2, 10.05)
+
+
+def render_comparison(g: object) -> str:
+    return report.render_gate(g)  # type: ignore[arg-type]
 
 
 def runs(
@@ -38,7 +35,7 @@ def test_unchanged_timings_pass() -> None:
     c = compare(runs("serial-full") + runs("gate", 0.5), runs("serial-full") + runs("gate", 0.5))
     assert exit_code(c) == 0
     assert not c.regressions
-    assert {s.estimate.verdict for s in c.strategies if s.estimate} == {"no significant difference"}
+    assert {r.judgement.word for r in c.rows if r.judgement} == {"no significant difference"}
     assert render_comparison(c).endswith("result: ok\n")
 
 
@@ -47,7 +44,8 @@ def test_significant_slowdown_over_threshold_is_a_regression() -> None:
     assert exit_code(c) == 1
     assert [s.name for s in c.regressions] == ["serial-full"]
     (row,) = c.regressions
-    assert row.change == pytest.approx(0.2)
+    assert row.judgement is not None
+    assert row.judgement.speedup == pytest.approx(1 / 1.2)
     text = render_comparison(c)
     assert "REGRESSION" in text
     assert "1 regression(s): serial-full" in text
@@ -55,9 +53,9 @@ def test_significant_slowdown_over_threshold_is_a_regression() -> None:
 
 def test_significant_slowdown_within_threshold_passes() -> None:
     c = compare(runs("gate"), runs("gate", 1.05), threshold=0.10)
-    (row,) = c.strategies
-    assert row.estimate is not None
-    assert row.estimate.verdict == "slower"
+    (row,) = c.rows
+    assert row.judgement is not None
+    assert row.judgement.word == "slower"
     assert not row.regressed
     assert exit_code(c) == 0
     strict = compare(runs("gate"), runs("gate", 1.05), threshold=0.025)
@@ -67,61 +65,78 @@ def test_significant_slowdown_within_threshold_passes() -> None:
 
 def test_faster_is_not_a_regression() -> None:
     c = compare(runs("gate"), runs("gate", 0.5))
-    assert c.strategies[0].estimate is not None
-    assert c.strategies[0].estimate.verdict == "faster"
+    assert c.rows[0].judgement is not None
+    assert c.rows[0].judgement.word == "faster"
     assert exit_code(c) == 0
 
 
 def test_single_runs_are_never_a_regression() -> None:
     c = compare(runs("gate")[:1], runs("gate", 2.0)[:1])
-    assert c.strategies[0].estimate is not None
-    assert c.strategies[0].estimate.verdict == "single run"
+    assert c.rows[0].judgement is not None
+    assert c.rows[0].judgement.word == "single run"
     assert exit_code(c) == 0
 
 
+def budgeted(limits: dict[str, float], factor: float = 1.0) -> list[RunResult]:
+    """Runs that recorded these budget limits, as `benchlib run` records the configuration."""
+    return runs("gate", factor, strategy_kw={"budgets": limits})
+
+
 def test_broken_wall_budget_fails() -> None:
-    c = compare(runs("gate"), runs("gate"), budgets={"gate": Budget(max_wall_s=9.0)})
+    c = compare(runs("gate"), budgeted({"max_wall_s": 9.0}))
     (check,) = c.broken_budgets
-    assert (check.strategy, check.kind, check.limit) == ("gate", "max_wall_s", 9.0)
+    assert (check.strategy, check.key, check.limit) == ("gate", "max_wall_s", 9.0)
     assert check.actual == pytest.approx(10.05)  # the median, not the slowest run
     assert exit_code(c) == 1
     assert "BROKEN" in render_comparison(c)
 
 
+def test_budgets_recorded_in_the_base_do_not_count() -> None:
+    # The limits that apply are the ones the current runs were made under.
+    c = compare(budgeted({"max_wall_s": 9.0}), runs("gate"))
+    assert (c.budgets, exit_code(c)) == ((), 0)
+
+
 def test_broken_warning_budget_fails_on_any_run() -> None:
-    current = runs("gate")
+    current = budgeted({"max_warnings": 0})
     current[2] = dataclasses.replace(current[2], outcome=Counts(passed=10, warnings=1))
-    c = compare(runs("gate"), current, budgets={"gate": Budget(max_warnings=0)})
+    c = compare(runs("gate"), current)
     (check,) = c.broken_budgets
-    assert (check.kind, check.actual) == ("max_warnings", 1)
+    assert (check.key, check.actual) == ("max_warnings", 1)
     assert exit_code(c) == 1
 
 
 def test_budgets_kept_pass() -> None:
-    budgets = {"gate": Budget(max_wall_s=120.0, max_warnings=0)}
-    c = compare(runs("gate"), runs("gate"), budgets=budgets)
+    c = compare(runs("gate"), budgeted({"max_wall_s": 120.0, "max_warnings": 0}))
     assert len(c.budgets) == 2
     assert not c.broken_budgets
     assert exit_code(c) == 0
 
 
-def test_budget_for_strategy_without_current_runs_is_noted() -> None:
-    c = compare(runs("gate"), runs("gate"), budgets={"unit": Budget(max_wall_s=1.0)})
+def test_budget_for_strategy_without_completed_current_runs_is_noted() -> None:
+    timeout = factories.result(
+        "unit", status="timeout", strategy_kw={"budgets": {"max_wall_s": 1.0}}
+    )
+    c = compare(runs("gate"), [*runs("gate"), timeout])
     assert exit_code(c) == 0
     assert any("budget for unit not checked" in w for w in c.warnings)
 
 
-def test_budgets_from_strategies() -> None:
-    strategies = [
-        Strategy("gate", budgets={"max_wall_s": 120.0, "max_warnings": 0}),
-        Strategy("unit"),
-    ]
-    assert budgets_from(strategies) == {"gate": Budget(max_wall_s=120.0, max_warnings=0)}
+def test_nothing_in_common_is_not_a_pass() -> None:
+    with pytest.raises(NothingInCommon, match="base: old; current: new"):
+        compare(runs("old", 3.0), runs("new", 3.0))
+
+
+def test_other_projects_results_are_nothing_in_common() -> None:
+    other = Target(path="/src/other", git_commit=None, git_dirty=None, project="git@x:other")
+    with pytest.raises(NothingInCommon):
+        compare(runs("gate"), runs("gate", target=other))
 
 
 def test_one_sided_strategies_are_listed_not_failed() -> None:
-    c = compare(runs("old", 3.0), runs("new", 3.0))
-    assert [(s.name, s.presence) for s in c.strategies] == [
+    c = compare(runs("old", 3.0) + runs("gate"), runs("new", 3.0) + runs("gate"))
+    assert [(s.name, s.presence) for s in c.rows] == [
+        ("gate", "both"),
         ("new", "current only"),
         ("old", "base only"),
     ]
@@ -134,17 +149,17 @@ def test_one_sided_strategies_are_listed_not_failed() -> None:
 def test_warmup_runs_are_excluded() -> None:
     warm = [factories.result("gate", wall_s=30.0, warmup=True)]
     c = compare(runs("gate"), warm + runs("gate"))
-    (row,) = c.strategies
-    assert row.current is not None
-    assert (row.current.n, row.current.max) == (5, 10.2)
+    (row,) = c.rows
+    assert row.current_runs == 5
+    assert row.judgement is not None
+    assert row.judgement.after_s == 10.05
     assert exit_code(c) == 0
 
 
 def test_incomplete_runs_are_excluded_and_noted() -> None:
     timeout = factories.result("gate", wall_s=900.0, status="timeout")
     c = compare(runs("gate"), [*runs("gate"), timeout])
-    assert c.strategies[0].current is not None
-    assert c.strategies[0].current.n == 5
+    assert c.rows[0].current_runs == 5
     assert any("(timeout)" in w for w in c.warnings)
 
 
@@ -169,13 +184,14 @@ def test_same_machine_with_another_hostname_is_not_warned_about() -> None:
 
 def test_noisy_and_cold_runs_are_warned_about() -> None:
     c = compare(runs("gate"), runs("gate", walls=(14.0, 10.0, 10.1, 9.9, 10.2)))
-    assert any("current gate: first run" in w for w in c.warnings)
-    assert any("current gate: coefficient of variation" in w for w in c.warnings)
+    text = render_comparison(c)
+    assert "current gate: first run is 39% slower than the rest" in text
+    assert "current gate: coefficient of variation 16.3% is over 5%" in text
 
 
 def test_render_names_the_method_and_the_interval() -> None:
     text = render_comparison(compare(runs("gate"), runs("gate", 0.5)))
-    assert "2.00x (" in text
+    assert "2.00\N{MULTIPLICATION SIGN} faster (95% CI" in text
     assert "Hodges-Lehmann" in text
 
 

@@ -9,7 +9,7 @@ import factories as f
 import pytest
 from test_summary import seed_results
 
-from benchlib import report, summary
+from benchlib import judge, report, summary, wording
 from benchlib.results import TestRecord
 
 pytestmark = pytest.mark.unit
@@ -28,7 +28,10 @@ def test_markdown_states_the_seed_reports_deltas(seed: summary.Summary) -> None:
     assert "- After: `114.87s` wall" in md
     assert "`1854 passed, 358 deselected, 11 warnings`" in md
     assert "- Result: `2105 passed, 1 skipped, 11 warnings`" in md
-    assert "1.89\N{MULTIPLICATION SIGN} faster (single run each)" in md
+    assert (
+        "- Speedup: 1.89\N{MULTIPLICATION SIGN} faster on a single run each: not significant; "
+        "4 runs a side would settle it"
+    ) in md
 
 
 def test_markdown_has_the_reports_sections_in_order(seed: summary.Summary) -> None:
@@ -53,15 +56,19 @@ def test_markdown_has_the_reports_sections_in_order(seed: summary.Summary) -> No
 
 
 def test_speedup_words_with_repeats_give_the_interval() -> None:
-    c = summary.Comparison(
+    c = judge.Judgement(
         "serial-full", "gate", "faster", 20.0, 10.6, -9.4, 47.0, 1.89, 1.81, 1.97, 5, 5
     )
     assert (
-        report.speedup_words(c)
+        wording.verdict_words(c)
         == "1.89\N{MULTIPLICATION SIGN} faster (95% CI 1.81\N{EN DASH}1.97, 5 runs each)"
     )
-    slower = summary.Comparison("a", "b", "single run", 10.0, 12.3, 2.3, -23.0, 10 / 12.3)
-    assert report.delta_words(slower) == "+2.30s (~23.00% slower)"
+    slower = judge.Judgement("a", "b", "slower", 10.0, 12.3, 2.3, -23.0, 10 / 12.3, 0.8, 0.9, 5, 5)
+    assert wording.delta_words(slower) == "+2.30s (~23.00% slower)"
+    # The interval is said in the factor's direction: 1/0.9 to 1/0.8 times slower.
+    assert wording.verdict_words(slower) == (
+        "1.23\N{MULTIPLICATION SIGN} slower (95% CI 1.11\N{EN DASH}1.25, 5 runs each)"
+    )
 
 
 def test_skipped_missing_and_other_machines_are_said(tmp_path: Path) -> None:
@@ -75,7 +82,7 @@ def test_skipped_missing_and_other_machines_are_said(tmp_path: Path) -> None:
         [summary.SkippedFile("results/bad.json", "not valid JSON (Expecting value at line 1)")],
     )
     md = report.render_markdown(s)
-    assert "- `results/bad.json`: not valid JSON (Expecting value at line 1)" in md
+    assert "- `results/bad.json`: not valid JSON \\(Expecting value at line 1\\)" in md
     assert "- `unit`: no results, though `xdist-unit` compare to it." in md
     assert "**Not comparable:** before and after ran on different machines" in md
     assert "these results come from 2 machines" in md
@@ -122,12 +129,16 @@ def test_json_carries_the_same_facts(seed: summary.Summary) -> None:
     unit = next(s for s in data["strategies"] if s["name"] == "unit")
     assert unit["comparison"]["before_s"] == 216.58
     assert unit["outcome_text"] == "1854 passed, 358 deselected, 11 warnings"
-    assert [r["rule"] for r in data["recommendations"]] == ["local", "gate"]
+    assert [r["rule"] for r in data["recommendations"]] == ["local", "gate"] + ["unsettled"] * 3
+    assert unit["comparison"]["word"] == "single run"
+    assert unit["comparison"]["verdict_text"] == wording.verdict_words(
+        seed.strategy("unit").comparison  # type: ignore[arg-type]
+    )
 
 
 def test_table_has_a_line_per_strategy(seed: summary.Summary) -> None:
     lines = report.render_table(seed).splitlines()
-    assert lines[0].split() == ["strategy", "scope", "status", "wall", "vs", "delta", "speedup"]
+    assert lines[0].split() == ["strategy", "scope", "status", "wall", "vs", "delta", "verdict"]
     unit = next(line for line in lines if line.startswith("unit "))
     assert "-101.71s (~46.96% faster)" in unit
     assert len(lines) == 5
@@ -154,3 +165,43 @@ def test_write_outputs_without_step_summary(
 ) -> None:
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     assert [p.name for p in report.write_outputs(seed, tmp_path)] == ["summary.md", "summary.json"]
+
+
+def test_suite_text_is_escaped_in_markdown() -> None:
+    evil = TestRecord(
+        "tests/test_x.py::t[`a`]",
+        "failed",
+        1.0,
+        phase="call",
+        message="<script>alert(1)</script> <img src=x onerror=y> <b>b</b> [link](http://x)",
+    )
+    s = summary.analyze(
+        [
+            f.result("serial-full", tests=(TestRecord(evil.nodeid, "passed", 1.0),)),
+            f.result(
+                "gate",
+                tests=(evil,),
+                status="tests-failed",
+                argv=("python", "-m", "pytest", "-n", "2", "-p", "benchlib_observer"),
+                strategy_kw={"compare_to": "serial-full", "description": "<b>fast</b>"},
+            ),
+        ]
+    )
+    md = report.render_markdown(s)
+    for raw in ("<script>", "<img", "<b>", "[link](http"):
+        assert raw not in md
+    assert "&lt;script&gt;" in md
+    assert "``tests/test_x.py::t[`a`]``" in md  # a longer fence keeps the backticks inside
+    assert "benchlib_observer" not in md
+    assert "python -m pytest -n 2\n" in md
+
+
+def test_teardown_rows_that_would_read_0_00s_are_left_out() -> None:
+    tests = (
+        TestRecord("tests/a.py::t", "passed", 1.0, teardown_s=0.004),
+        TestRecord("tests/a.py::u", "passed", 1.0, teardown_s=0.5),
+    )
+    md = report.render_markdown(summary.analyze([f.result("serial-full", tests=tests)]))
+    teardown = md.split("Slowest in teardown:")[1].split("Time by")[0]
+    assert "0.00s" not in teardown
+    assert "| 0.50s | `tests/a.py::u` |" in teardown

@@ -8,7 +8,7 @@ from pathlib import Path
 import factories as f
 import pytest
 
-from benchlib import results, summary
+from benchlib import advice, judge, results, summary
 from benchlib.results import Counts, TestRecord
 
 pytestmark = pytest.mark.unit
@@ -54,7 +54,7 @@ def test_seed_figures_give_the_reports_deltas(tmp_path: Path) -> None:
     assert round(xdist.delta_s or 0, 2) == -58.75
     assert round(xdist.change_pct or 0, 2) == 51.14
     assert round(unit.speedup or 0, 2) == 1.89
-    assert unit.verdict == "single run"
+    assert unit.word == "single run"
     assert s.baseline == "serial-full"
     assert s.strategy("unit").outcome_text == "1854 passed, 358 deselected, 11 warnings"
 
@@ -91,7 +91,7 @@ def test_corrupt_and_unknown_version_files_are_skipped_by_name(tmp_path: Path) -
 def test_empty_folder_gives_an_empty_summary(tmp_path: Path) -> None:
     s = summary.summarize([tmp_path])
     assert (s.strategies, s.runs, s.baseline, s.date) == ((), (), None, "")
-    assert s.recommendations[0].rule == "baseline"
+    assert advice.advise(s).recommendations[0].rule == "baseline"
 
 
 def test_single_strategy_has_no_comparison() -> None:
@@ -101,8 +101,8 @@ def test_single_strategy_has_no_comparison() -> None:
     assert only.comparison is None
     assert only.vs_baseline is None
     assert only.wall == summary.WallTime(12.0, 12.0, 12.0, 1)
-    assert s.recommendations[0].rule == "local"
-    assert "keep it for local iteration" in s.recommendations[0].text
+    first = advice.advise(s).recommendations[0]
+    assert (first.rule, first.strategy, first.judgement) == ("local", "serial-full", None)
 
 
 def test_repeats_use_the_median_leave_out_warmups_and_get_an_interval() -> None:
@@ -118,7 +118,7 @@ def test_repeats_use_the_median_leave_out_warmups_and_get_an_interval() -> None:
     assert gate.warmups == 1
     c = gate.comparison
     assert c is not None
-    assert c.verdict == "faster"
+    assert c.word == "faster"
     assert c.ci_low is not None
     assert c.ci_high is not None
     assert c.ci_low > 1
@@ -134,9 +134,10 @@ def test_two_machines_are_not_compared_silently() -> None:
     assert c.machines_differ
     assert "different machines" in (c.note or "")
     assert len(s.machines) == 2
-    assert not summary.is_gain(c)
-    assert any(r.rule == "machines" for r in s.recommendations)
-    assert all(r.strategy != "gate" for r in s.recommendations if r.rule == "gate")
+    assert not c.gain
+    recs = advice.advise(s).recommendations
+    assert any(r.rule == "machines" for r in recs)
+    assert all(r.strategy != "gate" for r in recs if r.rule == "gate")
 
 
 def test_timed_out_run_is_shown_and_not_timed() -> None:
@@ -157,7 +158,8 @@ def test_timed_out_run_is_shown_and_not_timed() -> None:
     assert gate.status == "timeout (1 run)"
     assert gate.wall is None
     assert gate.comparison is not None
-    assert gate.comparison.verdict == "no timed run"
+    assert gate.comparison.word == "not compared"
+    assert gate.comparison.note == "`gate` has no completed run"
     assert [r.status for r in s.runs if r.strategy == "gate"] == ["timeout"]
 
 
@@ -169,8 +171,8 @@ def test_missing_compare_to_strategy_is_reported() -> None:
         ]
     )
     assert s.missing == ("unit",)
-    assert s.strategy("xdist-unit").comparison == summary.Comparison(
-        "unit", "xdist-unit", "missing", note="`unit` has no results"
+    assert s.strategy("xdist-unit").comparison == judge.Judgement(
+        "unit", "xdist-unit", "not compared", note="`unit` has no results"
     )
 
 
@@ -235,19 +237,51 @@ def test_teardown_error_only_under_xdist_is_unstable() -> None:
     assert s.strategy("gate").new_failures == ("tests/db/test_docker.py::test_pg",)
 
 
+def repeated(name: str, walls: list[float], **kw: object) -> list[results.RunResult]:
+    return [f.result(name, wall_s=w, round=i, **kw) for i, w in enumerate(walls)]  # type: ignore[arg-type]
+
+
+BASE = [216.0, 217.0, 215.5, 216.5, 216.2]
+
+
 def test_recommendation_rules() -> None:
-    s = summary.analyze(seed_results())
-    rules = {r.rule: r for r in s.recommendations}
-    assert rules["local"].strategy == "xdist-unit"
-    assert "does not replace the gate" in rules["local"].text
+    runs = [
+        *repeated("serial-full", BASE),
+        *repeated("unit", [w / 1.9 for w in BASE], strategy_kw=SUBSET),
+        *repeated("gate", [w / 1.7 for w in BASE], strategy_kw={"compare_to": "serial-full"}),
+    ]
+    rules = {r.rule: r for r in advice.advise(summary.analyze(runs)).recommendations}
+    assert rules["local"].strategy == "unit"
     assert rules["gate"].strategy == "gate"
-    assert "no-gain" not in rules
-    slow = f.result("gate", wall_s=215.0, strategy_kw={"compare_to": "serial-full"})
-    s = summary.analyze([seed_results()[0], slow])
-    rules = {r.rule: r for r in s.recommendations}
+    assert set(rules) == {"local", "gate"}
+
+
+def test_single_runs_are_unsettled_not_recommended() -> None:
+    recs = advice.advise(summary.analyze(seed_results())).recommendations
+    assert [(r.rule, r.strategy) for r in recs] == [
+        ("local", "serial-full"),
+        ("gate", "serial-full"),
+        ("unsettled", "unit"),
+        ("unsettled", "xdist-unit"),
+        ("unsettled", "gate"),
+    ]
+    assert {r.judgement.settle_runs for r in recs if r.judgement} == {4}
+
+
+def test_a_slower_lane_is_said_to_be_slower() -> None:
+    slow = repeated("gate", [w * 2.1 for w in BASE], strategy_kw={"compare_to": "serial-full"})
+    found = advice.advise(summary.analyze([*repeated("serial-full", BASE), *slow]))
+    rules = {r.rule: r for r in found.recommendations}
     assert rules["gate"].strategy == "serial-full"
-    assert rules["no-gain"].strategy == "gate"
-    assert "no significant gain over `serial-full`" in rules["no-gain"].text
+    assert rules["slower"].strategy == "gate"
+    assert next(t.point for t in found.tradeoffs["gate"] if not t.pro) == "slower"
+
+
+def test_three_runs_a_side_are_no_gain_and_not_a_pro() -> None:
+    fast = repeated("gate", [w / 2.12 for w in BASE[:3]], strategy_kw={"compare_to": "serial-full"})
+    found = advice.advise(summary.analyze([*repeated("serial-full", BASE[:3]), *fast]))
+    assert [r.rule for r in found.recommendations if r.strategy == "gate"] == ["unsettled"]
+    assert not any(t.point == "faster" for t in found.tradeoffs["gate"])
 
 
 def test_lane_with_new_failures_is_not_recommended_as_gate() -> None:
@@ -264,7 +298,7 @@ def test_lane_with_new_failures_is_not_recommended_as_gate() -> None:
             ),
         ]
     )
-    gate = next(r for r in s.recommendations if r.rule == "gate")
+    gate = next(r for r in advice.advise(s).recommendations if r.rule == "gate")
     assert gate.strategy == "serial-full"
 
 
@@ -302,3 +336,20 @@ def test_summarize_reads_files_like_analyze(tmp_path: Path) -> None:
     in_memory = summary.analyze(rs)
     assert from_files.strategies == in_memory.strategies
     assert from_files.profile == in_memory.profile
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "reason"),
+    [("wall_s", "fast", "wall_s is 'fast', not a number"), ("tests", "nope", "tests is 'nope'")],
+)
+def test_files_with_wrong_types_are_skipped_with_the_reason(
+    tmp_path: Path, key: str, value: object, reason: str
+) -> None:
+    f.write(f.result("serial-full"), tmp_path)
+    bad = results.to_dict(f.result("gate")) | {key: value}
+    (tmp_path / "bad.json").write_text(json.dumps(bad), encoding="utf-8")
+    s = summary.summarize([tmp_path])
+    assert [st.name for st in s.strategies] == ["serial-full"]
+    (skipped,) = s.skipped
+    assert Path(skipped.path).name == "bad.json"
+    assert reason in skipped.reason

@@ -1,0 +1,285 @@
+"""The one judgement of runs that the summary, the advice and the gate all use.
+
+Which runs count, how runs are grouped (strategy, machine, project), what a pair of run sets
+shows (faster, slower, no significant difference, single run), how noisy a set is, and whether
+it keeps the budgets recorded with it. Everything is data; the wording is report.py's.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from benchlib import budgets, stats
+from benchlib.results import COMPLETED, Machine, RunResult
+
+Word = Literal["faster", "slower", "no significant difference", "single run", "not compared"]
+Fingerprint = tuple[object, ...]
+
+
+def counts(run: RunResult) -> bool:
+    """Tell whether a run enters the statistics: completed, timed, and not a warm-up."""
+    return not run.warmup and run.status in COMPLETED and run.wall_s > 0
+
+
+def in_order(runs: Iterable[RunResult]) -> list[RunResult]:
+    """Return runs in the order they were made (the noise floor splits them by position)."""
+    return sorted(runs, key=lambda r: (r.started_at, r.round, r.run_id))
+
+
+def counted(runs: Iterable[RunResult]) -> list[RunResult]:
+    return [r for r in in_order(runs) if counts(r)]
+
+
+def left_out(runs: Iterable[RunResult]) -> list[RunResult]:
+    """Return the non-warm-up runs that do not count: a reader should hear about them."""
+    return [r for r in in_order(runs) if not r.warmup and not counts(r)]
+
+
+def by_strategy(runs: Iterable[RunResult]) -> dict[str, list[RunResult]]:
+    """Group runs by strategy name, each group in recorded order."""
+    groups: dict[str, list[RunResult]] = {}
+    for run in in_order(runs):
+        groups.setdefault(run.strategy.name, []).append(run)
+    return groups
+
+
+def machine_labels(runs: Iterable[RunResult]) -> dict[Fingerprint, str]:
+    """Label each machine fingerprint A, B, ... in order of first appearance."""
+    labels: dict[Fingerprint, str] = {}
+    for run in runs:
+        fp = run.machine.fingerprint()
+        if fp not in labels:
+            i = len(labels)
+            labels[fp] = chr(ord("A") + i) if i < 26 else f"M{i + 1}"
+    return labels
+
+
+def describe_machine(m: Machine) -> str:
+    """Say what a fingerprint stands for, to tell machines apart in a warning."""
+    return (
+        f"{m.cpu_model}, {m.cpus_usable} usable CPUs, {m.memory_bytes / 2**30:.1f} GiB, "
+        f"Python {m.python}, {m.os}"
+    )
+
+
+def projects(runs: Iterable[RunResult]) -> tuple[str, ...]:
+    """Return the distinct projects (target identities) of runs, in order of appearance."""
+    return tuple(dict.fromkeys(r.target.identity for r in runs))
+
+
+def project_warning(runs: Iterable[RunResult]) -> str | None:
+    """Say loudly when runs of different projects were put together."""
+    found = projects(runs)
+    if len(found) < 2:
+        return None
+    return (
+        f"these runs come from {len(found)} different projects ({', '.join(found)}); "
+        "runs of different projects are never compared"
+    )
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What one set of runs (after) shows against another (before)."""
+
+    before: str
+    after: str
+    word: Word
+    before_s: float | None = None  # median wall time of the runs compared
+    after_s: float | None = None
+    delta_s: float | None = None  # after - before: negative is faster
+    change_pct: float | None = None  # of before: positive is faster
+    speedup: float | None = None  # before / after: above 1 is faster
+    ci_low: float | None = None  # 95% interval of the speedup
+    ci_high: float | None = None
+    n_before: int = 0
+    n_after: int = 0
+    noise_floor: float = 0.0  # the before side's own A/A spread, as a fraction
+    machines_differ: bool = False
+    note: str | None = None  # why it was not compared, or what was left out or discounted
+    settle_runs: int | None = None  # runs a side that would give an interval, when too few
+
+    @property
+    def gain(self) -> bool:
+        """Tell whether after is significantly faster, on comparable hardware."""
+        return self.word == "faster" and not self.machines_differ
+
+    @property
+    def loss(self) -> bool:
+        return self.word == "slower" and not self.machines_differ
+
+
+def judge(
+    before: str, after: str, before_runs: Sequence[RunResult], after_runs: Sequence[RunResult]
+) -> Judgement:
+    """Judge after's runs against before's; only runs that count are used."""
+    if not before_runs or not after_runs:
+        missing = before if not before_runs else after
+        return Judgement(before, after, "not compared", note=f"`{missing}` has no results")
+    b, a = counted(before_runs), counted(after_runs)
+    if not b or not a:
+        side = before if not b else after
+        return Judgement(before, after, "not compared", note=f"`{side}` has no completed run")
+    b, a, project_note = _same_project(b, a)
+    if not b:
+        return Judgement(before, after, "not compared", note=project_note)
+    b, a, differ, machine_note = _same_machine(b, a)
+    return _estimate(before, after, b, a, differ, _join(project_note, machine_note))
+
+
+def _estimate(
+    before: str,
+    after: str,
+    b: Sequence[RunResult],
+    a: Sequence[RunResult],
+    machines_differ: bool,
+    note: str | None,
+) -> Judgement:
+    base, current = [r.wall_s for r in b], [r.wall_s for r in a]
+    # Differences smaller than the baseline's own A/A spread are not called significant.
+    floor = stats.noise_floor(base)
+    est = stats.compare_ratio(base, current, noise_floor=floor)
+    b_s, a_s = stats.describe(base).median, stats.describe(current).median
+    settle = stats.runs_for_interval()
+    return Judgement(
+        before=before,
+        after=after,
+        word=est.verdict,
+        before_s=b_s,
+        after_s=a_s,
+        delta_s=a_s - b_s,
+        change_pct=(b_s - a_s) / b_s * 100,
+        speedup=est.ratio,
+        ci_low=est.low,
+        ci_high=est.high,
+        n_before=len(base),
+        n_after=len(current),
+        noise_floor=floor,
+        machines_differ=machines_differ,
+        note=_join(note, est.note),
+        settle_runs=settle if est.low is None else None,
+    )
+
+
+def _join(*notes: str | None) -> str | None:
+    return "; ".join(n for n in notes if n) or None
+
+
+def _same_project(
+    before: list[RunResult], after: list[RunResult]
+) -> tuple[list[RunResult], list[RunResult], str | None]:
+    """Keep the runs of the projects both sides ran; none when they share no project."""
+    common = set(projects(before)) & set(projects(after))
+    if not common:
+        return (
+            [],
+            [],
+            (
+                f"different projects: {', '.join(projects(before))} against "
+                f"{', '.join(projects(after))}; runs of different projects are never compared"
+            ),
+        )
+    kept_b = [r for r in before if r.target.identity in common]
+    kept_a = [r for r in after if r.target.identity in common]
+    left = len(before) + len(after) - len(kept_b) - len(kept_a)
+    note = f"{_runs(left)} of other projects left out" if left else None
+    return kept_b, kept_a, note
+
+
+def _same_machine(
+    before: list[RunResult], after: list[RunResult]
+) -> tuple[list[RunResult], list[RunResult], bool, str | None]:
+    """Keep the runs of the machine both sides ran on most; say what was left out."""
+    fps_b = Counter(r.machine.fingerprint() for r in before)
+    fps_a = Counter(r.machine.fingerprint() for r in after)
+    common = [fp for fp in fps_b if fp in fps_a]
+    if not common:
+        note = "before and after ran on different machines: the delta mixes hardware"
+        return before, after, True, note
+    if len(fps_b) == 1 and len(fps_a) == 1:
+        return before, after, False, None
+    fp = max(common, key=lambda f: (min(fps_b[f], fps_a[f]), fps_b[f] + fps_a[f]))
+    kept_b = [r for r in before if r.machine.fingerprint() == fp]
+    kept_a = [r for r in after if r.machine.fingerprint() == fp]
+    left = len(before) + len(after) - len(kept_b) - len(kept_a)
+    note = f"compared on one machine only; {_runs(left)} on other machines left out"
+    return kept_b, kept_a, False, note
+
+
+def _runs(n: int) -> str:
+    return f"{n} run{'s' if n != 1 else ''}"
+
+
+def regressed(j: Judgement, threshold: float) -> bool:
+    """Tell whether after is significantly slower by more than threshold (0.1: 10%).
+
+    The point estimate decides the size, the interval decides significance: requiring the
+    whole interval beyond the threshold would miss most real regressions at 5 runs a side.
+    """
+    return j.word == "slower" and j.speedup is not None and 1 / j.speedup - 1 > threshold
+
+
+NoiseKind = Literal["cv", "first-run"]
+
+
+@dataclass(frozen=True)
+class NoiseWarning:
+    """A sign that a strategy's runs are too noisy to trust small differences."""
+
+    strategy: str
+    kind: NoiseKind  # "cv": spread over stats.CV_LIMIT; "first-run": an unexcluded warm-up
+    value: float  # the coefficient of variation, or how much slower the first run was
+
+
+def noise(strategy: str, runs: Sequence[RunResult]) -> tuple[NoiseWarning, ...]:
+    """Return the noise warnings for one strategy's runs that count."""
+    walls = [r.wall_s for r in counted(runs)]
+    found = []
+    if stats.is_noisy(walls):
+        found.append(NoiseWarning(strategy, "cv", stats.describe(walls).cv))
+    if stats.first_run_much_slower(walls):
+        rest = stats.describe(walls[1:]).median
+        found.append(NoiseWarning(strategy, "first-run", walls[0] / rest - 1))
+    return tuple(found)
+
+
+@dataclass(frozen=True)
+class BudgetResult:
+    """One recorded budget limit held against a strategy's runs that count."""
+
+    strategy: str
+    key: str  # a budgets.KINDS key, e.g. "max_wall_s"
+    unit: budgets.Unit
+    aggregate: budgets.Aggregate
+    limit: float
+    actual: float
+    runs: int
+    broken: bool
+
+
+def recorded_budgets(runs: Sequence[RunResult]) -> dict[str, float]:
+    """Return the limits recorded with the latest run: the configuration as it is now."""
+    return dict(in_order(runs)[-1].strategy.budgets) if runs else {}
+
+
+def budget_checks(strategy: str, runs: Sequence[RunResult]) -> tuple[BudgetResult, ...]:
+    """Hold the recorded limits against the runs that count; none when no run counts."""
+    measured = counted(runs)
+    if not measured:
+        return ()
+    return tuple(
+        BudgetResult(
+            c.strategy,
+            c.kind.key,
+            c.kind.unit,
+            c.kind.aggregate,
+            c.limit,
+            c.actual,
+            c.runs,
+            c.broken,
+        )
+        for c in budgets.check(strategy, recorded_budgets(runs), measured)
+    )
