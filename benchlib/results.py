@@ -484,16 +484,26 @@ def save(result: RunResult, results_dir: Path) -> Path:
 
 # Files benchlib itself writes beside the runs, which are not runs.
 NOT_RUNS = frozenset({"summary.json", "compare.json"})
+# Each run's trace (benchlib.trace), written beside its result as RUNID.trace.json.
+TRACE_SUFFIX = ".trace.json"
+
+
+def is_result_name(name: str) -> bool:
+    """Say whether a file name can be a run's result: not a summary, a gate, or a trace."""
+    return name not in NOT_RUNS and not name.endswith(TRACE_SUFFIX)
 
 
 def find_result_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """Yield result files: given files as they are, folders searched recursively."""
+    """Yield result files: given files as they are, folders searched recursively.
+
+    Traces are left out even when named (a shell's `results/*.json` names them too).
+    """
     for path in paths:
         if path.is_dir():
             yield from sorted(
-                p for p in path.rglob("*.json") if p.name not in NOT_RUNS and p.is_file()
+                p for p in path.rglob("*.json") if is_result_name(p.name) and p.is_file()
             )
-        else:
+        elif not path.name.endswith(TRACE_SUFFIX):
             yield path
 
 
