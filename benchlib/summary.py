@@ -11,26 +11,31 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchlib import judge, pertest, resultset, stats
+from benchlib import judge, pertest, resultset, runfacts, stats
 from benchlib.judge import BudgetResult, Judgement, NoiseWarning
 from benchlib.pertest import CoverageGap, Profile, SlowTest, UnstableTest
 from benchlib.results import Counts, ResultError, RunResult, TestRecord
 from benchlib.resultset import ResultSet, Run, SkippedFile
+from benchlib.runfacts import Hang, RunRef, TestProblem, TimeFacts, Why
 from benchlib.strategy import BUILTIN
 
 __all__ = [
     "CoverageGap",
+    "Hang",
     "Profile",
+    "RunRef",
     "SkippedFile",
     "SlowTest",
     "Summary",
+    "TestProblem",
+    "TimeFacts",
     "UnstableTest",
+    "Why",
     "analyze",
     "outcome_text",
     "summarize",
 ]
 
-FAILURES_PER_RUN = 5
 # The plugin benchlib adds to every run: a user copying the command has no such plugin.
 OBSERVER = ("-p", "benchlib_observer")
 
@@ -55,37 +60,6 @@ class MachineInfo:
     description: str
     hostnames: tuple[str, ...]
     runs: int
-
-
-@dataclass(frozen=True)
-class TestProblem:
-    """One test that did not pass in one run."""
-
-    __test__ = False  # not a pytest test class
-
-    nodeid: str
-    outcome: str
-    phase: str | None
-    message: str | None
-
-
-@dataclass(frozen=True)
-class RunRef:
-    """One run as evidence: where its log is and how it ended."""
-
-    run_id: str
-    strategy: str
-    status: str
-    wall_s: float
-    log_path: str
-    started_at: str
-    round: int  # from 0 as recorded; the report counts from 1
-    warmup: bool
-    machine: str
-    outcome_text: str
-    message: str | None
-    failures: tuple[TestProblem, ...]  # the first few failed or errored tests
-    failures_total: int
 
 
 @dataclass(frozen=True)
@@ -132,6 +106,9 @@ class StrategySummary:
     before_warnings: int | None  # warnings of compare_to's representative run
     noise: tuple[NoiseWarning, ...]
     budgets: tuple[BudgetResult, ...]  # the limits recorded with its latest run
+    time: TimeFacts | None = None  # where its representative run's time went
+    why: Why | None = None  # that run against compare_to's, part by part
+    hangs: tuple[Hang, ...] = ()  # its runs stopped with tests in flight
 
 
 @dataclass(frozen=True)
@@ -183,7 +160,8 @@ def build(rs: ResultSet) -> Summary:
     base_run = _representative(by_name[baseline]) if baseline else None
     base_tests, skipped = _baseline_tests(base_run, list(rs.skipped))
     unstable = pertest.instability(runs, names)
-    facts = _Facts(by_name, baseline, base_tests, labels, unstable)
+    times = _times(by_name, base_run, base_tests)
+    facts = _Facts(by_name, baseline, base_tests, labels, unstable, times)
     strategies = tuple(_strategy_summary(name, facts) for name in names)
     compared = {s.compare_to for s in strategies if s.compare_to}
     return Summary(
@@ -210,12 +188,35 @@ class _Facts:
     base_tests: tuple[TestRecord, ...]
     labels: dict[judge.Fingerprint, str]
     unstable: tuple[UnstableTest, ...]
+    times: dict[str, TimeFacts | None]
 
     def results(self, name: str) -> list[RunResult]:
         return [r.result for r in self.by_name.get(name, [])]
 
     def judge(self, before: str, after: str) -> Judgement:
         return judge.judge(before, after, self.results(before), self.results(after))
+
+    def why(self, name: str, before: str | None) -> Why | None:
+        after_facts, before_facts = self.times.get(name), self.times.get(before or "")
+        if before is None or after_facts is None or before_facts is None:
+            return None
+        return runfacts.why(name, before, after_facts, before_facts)
+
+
+def _times(
+    by_name: dict[str, list[Run]], base_run: Run | None, base_tests: tuple[TestRecord, ...]
+) -> dict[str, TimeFacts | None]:
+    """Return each strategy's time facts, from its representative run's per-test records."""
+    times: dict[str, TimeFacts | None] = {}
+    for name, runs in by_name.items():
+        rep = _representative(runs)
+        assert rep is not None  # a strategy exists only through its runs
+        tests = (lambda: base_tests) if rep is base_run else rep.tests
+        try:
+            times[name] = runfacts.facts_of(rep.result, tests)
+        except ResultError:  # the file went away since: the breakdown is left out
+            times[name] = None
+    return times
 
 
 def _machines(
@@ -353,11 +354,14 @@ def _strategy_summary(name: str, facts: _Facts) -> StrategySummary:
         if record.scope == "subset"
         else None,
         new_failures=_new_failures(name, facts),
-        unstable=sum(1 for u in facts.unstable if any(s.strategy == name for s in u.seen)),
+        unstable=pertest.unstable_in(name, facts.unstable),
         all_passed=all(r.status == "passed" for r in plain if not r.warmup),
         before_warnings=before.result.outcome.warnings if before else None,
         noise=judge.noise(name, plain),
         budgets=judge.budget_checks(name, plain),
+        time=facts.times.get(name),
+        why=facts.why(name, record.compare_to),
+        hangs=runfacts.hangs(plain),
     )
 
 
@@ -373,21 +377,6 @@ def _new_failures(name: str, facts: _Facts) -> tuple[str, ...]:
 
 def _run_ref(run: Run, label_of: dict[judge.Fingerprint, str]) -> RunRef:
     r = run.result
-    failing = [t for t in run.problems if t.outcome in pertest.FAILING_OUTCOMES]
-    return RunRef(
-        run_id=r.run_id,
-        strategy=r.strategy.name,
-        status=r.status,
-        wall_s=r.wall_s,
-        log_path=r.log_path,
-        started_at=r.started_at,
-        round=r.round,
-        warmup=r.warmup,
-        machine=label_of[r.machine.fingerprint()],
-        outcome_text=outcome_text(r.outcome),
-        message=r.message,
-        failures=tuple(
-            TestProblem(t.nodeid, t.outcome, t.phase, t.message) for t in failing[:FAILURES_PER_RUN]
-        ),
-        failures_total=len(failing),
+    return runfacts.run_ref(
+        r, run.problems, label_of[r.machine.fingerprint()], outcome_text(r.outcome)
     )
