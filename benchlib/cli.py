@@ -200,16 +200,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_trace(args: argparse.Namespace) -> int:
     from benchlib import results, trace
 
-    path = Path(args.result)
     try:
-        result = results.load(path)
+        result = results.load(Path(args.result))
     except results.ResultError as exc:
-        raise UsageError(
-            f"{exc.path}: {exc.reason}; give a result file `benchlib run` wrote"
-        ) from None
-    out = Path(args.out) if args.out else trace.path_for(path)
+        raise UsageError(f"{exc}; give a result file `benchlib run` wrote") from None
+    out = Path(args.out) if args.out else trace.path_for(Path(args.result))
     if not out.parent.is_dir():
-        raise UsageError(f"--out {str(out)!r}: folder {str(out.parent)!r} does not exist")
+        raise UsageError(f"--out {str(out)!r}: its folder does not exist")
     results.write_atomic(out, trace.dumps(result))
     print(f"wrote {out} (open it in https://ui.perfetto.dev or chrome://tracing)")
     return 0
@@ -357,15 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--threshold", default="10%", help="allowed slowdown (default: 10%%)")
     cmp.set_defaults(func=cmd_compare)
 
-    trc = sub.add_parser(
-        "trace",
-        help="write a run's trace for Perfetto or chrome://tracing",
-        description="Write a result file's run as a trace (Trace Event Format): a track per "
-        "xdist worker, each test's phases, start-up, collection and shutdown, and the sampled "
-        "RSS, processes and CPU. `benchlib run` writes one beside each result already.",
-    )
+    trc = sub.add_parser("trace", help="write a run's trace for Perfetto or chrome://tracing")
     trc.add_argument("result", metavar="RESULT_FILE")
-    trc.add_argument("--out", metavar="PATH", help="where (default: RUNID.trace.json beside it)")
+    trc.add_argument("--out", metavar="PATH", help="default: RUNID.trace.json beside it")
     trc.set_defaults(func=cmd_trace)
 
     init = sub.add_parser(

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchlib import advice, markdown, results, stats
+from benchlib import advice, markdown, results, stats, whywords
 from benchlib.advice import Advice
 from benchlib.judge import BudgetResult
 from benchlib.summary import StrategySummary, Summary
@@ -34,7 +34,11 @@ SUMMARY_FORMAT = "benchlib-summary"
 # Bump when a field of summary.json changes meaning or goes away.
 # 2: comparisons are judge.Judgement (word, noise_floor, settle_runs, verdict_text);
 #    recommendations carry rule data and text; tradeoffs per strategy; noise and budgets.
-SUMMARY_VERSION = 2
+# 3 (additions only): per strategy "time" (breakdown, bound, late tests), "why" and its
+#    "why_text", "hangs" with "text"; instability "kind", "runs" and "fix_text", per strategy
+#    "seen" entries "parallel" and "differs"; profile "files". A strategy's "unstable" counts
+#    only the tests whose outcome differs under it.
+SUMMARY_VERSION = 3
 METHOD_NOTE = (
     f"speedup = base median / current median; interval: {stats.METHOD}; differences under "
     "the base's A/A noise floor are not significant"
@@ -79,6 +83,11 @@ def render_json(summary: Summary, found: Advice | None = None) -> str:
         facts["tradeoffs"] = [
             {**dataclasses.asdict(t), "text": tradeoff_words(t)} for t in found.tradeoffs[s.name]
         ]
+        facts["why_text"] = whywords.strategy_why(s)
+        for hang, item in zip(s.hangs, facts["hangs"], strict=True):
+            item["text"] = whywords.hang_words(hang)
+    for u, item in zip(summary.instability, data["instability"], strict=True):
+        item["fix_text"] = whywords.fix_words(u.kind)
     data["recommendations"] = [
         {**dataclasses.asdict(r), "text": recommendation_words(r, summary.baseline)}
         for r in found.recommendations

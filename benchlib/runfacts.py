@@ -143,6 +143,7 @@ class TimeFacts:
     last_worker: str | None  # the worker that finished last (None when serial)
     late_by_s: float  # how long after the other workers it finished
     late_tests: tuple[LateTest, ...]  # its longest tests that ran after the others were done
+    last_worker_longest: LateTest | None = None  # its longest test of all
 
     def part(self, name: str) -> float:
         return next(p.seconds for p in self.parts if p.name == name)
@@ -177,7 +178,14 @@ def time_facts(run: RunResult) -> TimeFacts | None:
         last_worker=worker,
         late_by_s=_late_by(run, worker),
         late_tests=tuple(LateTest(t.nodeid, t.duration_s) for t in late),
+        last_worker_longest=_longest_on(run, worker),
     )
+
+
+def _longest_on(run: RunResult, worker: str | None) -> LateTest | None:
+    mine = [t for t in timeline.timed_tests(run) if worker is not None and t.worker == worker]
+    longest = max(mine, key=lambda t: t.duration_s, default=None)
+    return LateTest(longest.nodeid, longest.duration_s) if longest else None
 
 
 def _late_by(run: RunResult, worker: str | None) -> float:

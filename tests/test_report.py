@@ -109,7 +109,7 @@ def test_instability_row_names_test_phase_and_first_line() -> None:
     )
     md = report.render_markdown(s)
     assert (
-        "| `tests/db/test_docker.py::test_pg` | teardown "
+        "| `tests/db/test_docker.py::test_pg` | parallel-only | 2 | teardown "
         "| `serial-full`: 1 passed; `gate`: 1 error | APIError: did not receive an exit event |"
     ) in md
     assert "`tests/db/test_docker.py::test_pg` error in teardown: APIError" in md
