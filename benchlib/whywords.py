@@ -52,6 +52,8 @@ def _and(items: Sequence[str]) -> str:
 
 def _noun(c: PartChange, w: Why) -> str:
     a = w.after
+    if c.name == "boot+collection":
+        return f"starting {a.workers} workers that collected the suite {_times(a.collections)}"
     if c.name == "boot":
         return f"booting {a.workers} workers" if a.parallel else "booting workers"
     if c.name == "collection" and a.collections > 1:
@@ -93,9 +95,10 @@ def why_sentence(w: Why) -> str:
     if abs(delta) < max(0.01 * w.before_wall_s, 0.005):
         return f"{name} took as long as {before} ({_signed(delta)}); {bound_words(w.after)}."
     sign = 1.0 if delta > 0 else -1.0
-    largest = max(abs(c.delta_s) for c in w.changes)
+    changes = _merged(w)
+    largest = max(abs(c.delta_s) for c in changes)
     moved = sorted(
-        (c for c in w.changes if abs(c.delta_s) >= MENTION * largest), key=lambda c: -abs(c.delta_s)
+        (c for c in changes if abs(c.delta_s) >= MENTION * largest), key=lambda c: -abs(c.delta_s)
     )
     drivers = [c for c in moved if c.delta_s * sign > 0][:3]
     counter = [c for c in moved if c.delta_s * sign < 0][:2]
@@ -114,6 +117,17 @@ def why_sentence(w: Why) -> str:
     named = sum(abs(c.delta_s) for c in drivers)
     rest = " and smaller parts" if named <= sum(abs(c.delta_s) for c in counter) else ""
     return f"{head}: {listed}{rest} {verb} more than {against} {other}; {bound_words(w.after)}."
+
+
+def _merged(w: Why) -> list[PartChange]:
+    """Return the changes, booting and collecting as one when every worker collected."""
+    if w.after.collections < 2:
+        return list(w.changes)
+    fixed = [c for c in w.changes if c.name in ("boot", "collection")]
+    both = PartChange(
+        "boot+collection", sum(c.before_s for c in fixed), sum(c.after_s for c in fixed)
+    )
+    return [both, *(c for c in w.changes if c not in fixed)]
 
 
 def own_sentence(s: StrategySummary) -> str | None:

@@ -37,7 +37,10 @@ def test_a_lane_that_lost_says_what_cost_more_than_its_workers_saved() -> None:
     sentence = whywords.why_sentence(x.why)
     # serial: 20 x 0.1 s; two workers: 10 x 0.1 s each, 1.5 s of boot, collected twice.
     # 2.82s against 3.31s: 1.5 s of boot against 1 s less of tests per worker.
-    assert sentence.startswith("`xdist-unit` lost 0.49s to `unit`: booting 2 workers (+1.50s)")
+    assert sentence.startswith(
+        "`xdist-unit` lost 0.49s to `unit`: starting 2 workers that collected the suite twice "
+        "(+1.50s) cost more"
+    )
     assert "cost more than running the tests on 2 workers (\N{MINUS SIGN}1.00s) saved" in sentence
     assert (
         "its bound at 2 workers is" in sentence
@@ -58,7 +61,8 @@ def test_a_lane_that_gained_says_what_saved_more_than_its_costs() -> None:
     sentence = whywords.why_sentence(why)
     assert sentence.startswith(
         "`xdist-unit` gained 8.51s on `unit`: running the tests on 2 workers "
-        "(\N{MINUS SIGN}10.00s) saved more than booting 2 workers (+1.50s) cost; its bound"
+        "(\N{MINUS SIGN}10.00s) saved more than starting 2 workers that collected the "
+        "suite twice (+1.50s) cost; its bound"
     )
     # A part under a tenth of the largest move is left out: 0.2 s of boot beside 10 s.
     small = unit_and_xdist(xdist_boot_s=0.2, per_test_s=1.0)
