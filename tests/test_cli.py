@@ -99,7 +99,7 @@ def test_workers_without_xdist(target: Path, pytest_only_python: str, tmp_path: 
         "--results", str(out),
     )  # fmt: skip
     assert serial.returncode == 0, serial.stderr
-    [path] = out.glob("*.json")
+    [path] = results.find_result_files([out])  # not its trace
     assert results.load(path).machine.versions["pytest-xdist"] is None
 
 
@@ -214,7 +214,7 @@ def test_env_secrets_are_not_recorded(target: Path, tmp_path: Path) -> None:
         "run", "serial-full", "--target", str(target), "--results", str(out), env=env
     )
     assert proc.returncode == 0, proc.stderr
-    [path] = out.glob("*.json")
+    [path] = results.find_result_files([out])  # not its trace
     text = path.read_text()
     assert "hunter2" not in text
     assert results.load(path).env["CI"] == "true"
