@@ -283,13 +283,16 @@ def save(result: RunResult, results_dir: Path) -> Path:
 NOT_RUNS = frozenset({"summary.json", "compare.json"})
 
 
+def _is_run_file(path: Path) -> bool:
+    # Hidden files are work in progress: a pending result, a temporary file being written.
+    return not path.name.startswith(".") and path.name not in NOT_RUNS and path.is_file()
+
+
 def find_result_files(paths: Iterable[Path]) -> Iterator[Path]:
     """Yield result files: given files as they are, folders searched recursively."""
     for path in paths:
         if path.is_dir():
-            yield from sorted(
-                p for p in path.rglob("*.json") if p.name not in NOT_RUNS and p.is_file()
-            )
+            yield from sorted(p for p in path.rglob("*.json") if _is_run_file(p))
         else:
             yield path
 
