@@ -146,6 +146,12 @@ def outcomes_cell(u: UnstableTest) -> tuple[tuple[str, str], ...]:
     return tuple((s.strategy, ", ".join(f"{n} {o}" for o, n in s.outcomes)) for s in u.seen)
 
 
+def unstable_logs(summary: Summary, u: UnstableTest) -> list[tuple[str, Link]]:
+    """Return the logs of the runs it failed or errored in (as far as the summary lists them)."""
+    runs = [r for r in summary.runs if any(t.nodeid == u.nodeid for t in r.failures)]
+    return [(f"{r.strategy} round {r.round + 1}", link(r.log_path)) for r in runs]
+
+
 def parts_rows(summary: Summary) -> list[tuple[str, list[str], str]]:
     """Return each pictured strategy's parts and its lower bound, as table cells."""
     rows = []
@@ -170,4 +176,5 @@ HELPERS: dict[str, Any] = {
     "mib": mib,
     "part_names": charts.PART_NAMES,
     "link": link,
+    "unstable_logs": unstable_logs,
 }

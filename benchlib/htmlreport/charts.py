@@ -182,7 +182,7 @@ def _parts_row(p: RunPicture, scale: svg.Scale, y: float) -> list[Shape]:
     for name, value in b.parts():
         share = f"{value / b.wall_s:.1%} of {seconds(b.wall_s)}"
         title = f"{p.strategy}: {PART_NAMES[name]} {seconds(value)} ({share})"
-        data = (("strategy", p.strategy), ("part", name))
+        data = (("strategy", p.strategy), ("part", name), ("kind", "part"))
         shapes.append(
             svg.rect(
                 scale(at), y, scale.length(value), svg.ROW_H - 8, f"part part-{name}", title, data

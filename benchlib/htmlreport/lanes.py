@@ -83,7 +83,7 @@ def _fixed_phases(p: RunPicture, scale: svg.Scale, y: float) -> list[Shape]:
         if name not in FIXED:
             continue
         title = f"{p.strategy}: {PART_NAMES[name]} {seconds(value)}"
-        data = (("strategy", p.strategy), ("part", name))
+        data = (("strategy", p.strategy), ("part", name), ("kind", "phase"))
         shapes.append(
             svg.rect(scale(at), y, scale.length(value), 8, f"part part-{name}", title, data)
         )
@@ -99,7 +99,7 @@ def _fixed_phases(p: RunPicture, scale: svg.Scale, y: float) -> list[Shape]:
             8,
             "part part-shutdown",
             title,
-            (("strategy", p.strategy), ("part", "shutdown")),
+            (("strategy", p.strategy), ("part", "shutdown"), ("kind", "phase")),
         )
     )
     return shapes
