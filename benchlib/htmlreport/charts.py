@@ -76,7 +76,8 @@ def walls(summary: Summary) -> Chart | None:
         by_name[r.strategy].append(r)
     for i, s in enumerate(shown):
         y = 22 + row_h * i + row_h / 2
-        shapes += _wall_row(s, by_name[s.name], scale, y, colour(summary, s.name))
+        label = "baseline" if s.name == summary.baseline else speedup_label(s.vs_baseline)
+        shapes += _wall_row(s, label, by_name[s.name], scale, y, colour(summary, s.name))
     shapes += _baseline_line(summary, scale, 18, bottom)
     legend = (("dot", "a counted run"), ("dot left-out", "warm-up or left out"), ("ci", "95% CI"))
     return Chart(
@@ -85,10 +86,9 @@ def walls(summary: Summary) -> Chart | None:
 
 
 def _wall_row(
-    s: StrategySummary, runs: Sequence[RunRef], scale: svg.Scale, y: float, cls: str
+    s: StrategySummary, label: str, runs: Sequence[RunRef], scale: svg.Scale, y: float, cls: str
 ) -> list[Shape]:
     data = (("strategy", s.name),)
-    label = "baseline" if s.vs_baseline is None and s.wall else speedup_label(s.vs_baseline)
     shapes = [
         svg.text(svg.LABELS_W - 10, y - 2, s.name, "name", "end"),
         svg.text(svg.LABELS_W - 10, y + 11, label, "sub", "end"),
