@@ -5,8 +5,8 @@ Usage: python benchmarks/html_report.py [RESULTS_DIR] [--tests 5000] [--loads 5]
 Without RESULTS_DIR, a result set of 4 strategies x 5 repeats over a suite of --tests tests is
 built with tests/timedruns.py. Chromium (with selenium and chromedriver) loads the page --loads
 times in a fresh headless browser; the figure is the later of the navigation's loadEventEnd
-(parse, style, layout) and the first contentful paint, median of the loads. The targets: under 2 MB and
-under 2 s.
+(parse, style, layout) and the first contentful paint, median of the loads. The targets: under
+2 MB and under 2 s.
 """
 
 from __future__ import annotations

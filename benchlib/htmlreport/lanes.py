@@ -16,8 +16,6 @@ LANE_GAP = 3
 HEADER_H = 22  # a strategy's row above its lanes: its name and pytest's own phases
 PANEL_H = 80
 PANEL_GAP = 26
-# pytest's own phases, drawn in a strategy's header row before its lanes.
-FIXED = ("startup", "boot", "collection")
 
 
 def _top(pictures: Sequence[RunPicture]) -> float:
@@ -76,32 +74,22 @@ def _run_lanes(p: RunPicture, scale: svg.Scale, y: float) -> tuple[list[Shape], 
 
 
 def _fixed_phases(p: RunPicture, scale: svg.Scale, y: float) -> list[Shape]:
-    if p.breakdown is None:
+    """Draw pytest's own time in the header row: start-up, boot, collection; shutdown."""
+    b = p.breakdown
+    if b is None:
         return []
-    shapes, at = [], 0.0
-    for name, value in p.breakdown.parts():
-        if name not in FIXED:
-            continue
+    spans = (
+        ("startup", 0.0, b.startup_s),
+        ("boot", b.startup_s, b.boot_s),
+        ("collection", b.startup_s + b.boot_s, b.collection_s),
+        ("shutdown", b.wall_s - b.shutdown_s, b.shutdown_s),
+    )
+    shapes = []
+    for name, at, value in spans:
         title = f"{p.strategy}: {PART_NAMES[name]} {seconds(value)}"
         data = (("strategy", p.strategy), ("part", name), ("kind", "phase"))
-        shapes.append(
-            svg.rect(scale(at), y, scale.length(value), 8, f"part part-{name}", title, data)
-        )
-        at += value
-    shutdown = p.breakdown.shutdown_s
-    title = f"{p.strategy}: {PART_NAMES['shutdown']} {seconds(shutdown)}"
-    x = scale(p.wall_s - shutdown)
-    shapes.append(
-        svg.rect(
-            x,
-            y,
-            scale.length(shutdown),
-            8,
-            "part part-shutdown",
-            title,
-            (("strategy", p.strategy), ("part", "shutdown"), ("kind", "phase")),
-        )
-    )
+        cls = f"part part-{name}"
+        shapes.append(svg.rect(scale(at), y, scale.length(value), 8, cls, title, data))
     return shapes
 
 
