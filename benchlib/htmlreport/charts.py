@@ -217,7 +217,7 @@ def scan(found: Scan, index: int) -> Chart:
     walls = [p.wall_s_median for p in found.points] + [p.wall_s for p in found.predicted]
     walls += [p.ci_high for p in found.points if p.ci_high is not None]
     workers = [p.workers for p in found.points] + [p.workers for p in found.predicted]
-    wt = svg.nice_ticks(max(workers, default=1), 8)
+    wt = tuple(t for t in svg.nice_ticks(max(workers, default=1), 8) if t == int(t))  # whole
     x = svg.Scale(wt[-1], svg.LABELS_W, svg.WIDTH - svg.RIGHT_W - 80)
     yt = svg.nice_ticks(max(walls, default=1.0), 5)
     y = svg.Scale(yt[-1], 14 + SCAN_H, 14)
@@ -267,29 +267,24 @@ def _scan_point(p: ScanPoint, x: svg.Scale, y: svg.Scale, cls: str) -> list[Shap
 
 
 def _scan_lines(found: Scan, dist: str | None, x: svg.Scale, y: svg.Scale, cls: str) -> list[Shape]:
+    """Join the measured medians; dash the predictions on from the last measured point."""
     measured = sorted((p.workers, p.wall_s_median) for p in found.points if p.dist == dist)
     predicted = sorted((p.workers, p.wall_s) for p in found.predicted if p.dist == dist)
     shapes = []
     if len(measured) > 1:
         shapes.append(svg.polyline([(x(w), y(v)) for w, v in measured], f"series {cls}"))
-    if predicted:
-        points = [(x(w), y(v)) for w, v in predicted]
-        title = "predicted: " + ", ".join(f"{w} workers {seconds(v)}" for w, v in predicted)
-        shapes.append(
-            svg.polyline(points, f"series predicted {cls}", title, (("kind", "predicted-line"),))
-        )
-        for (w, v), (px, py) in zip(predicted, points, strict=True):
-            shapes.append(
-                svg.circle(
-                    px,
-                    py,
-                    3.5,
-                    f"dot hollow {cls}",
-                    f"predicted: {w} workers, {seconds(v)}",
-                    (("kind", "predicted"), ("workers", str(w))),
-                )
-            )
-        shapes.append(svg.text(points[-1][0] + 8, points[-1][1] + 4, "predicted", "sub"))
+    if not predicted:
+        return shapes
+    title = "predicted: " + ", ".join(f"{w} workers {seconds(v)}" for w, v in predicted)
+    dashed = [(x(w), y(v)) for w, v in [*measured[-1:], *predicted]]
+    shapes.append(
+        svg.polyline(dashed, f"series predicted {cls}", title, (("kind", "predicted-line"),))
+    )
+    for w, v in predicted:
+        words = f"predicted: {w} workers, {seconds(v)}"
+        data = (("kind", "predicted"), ("workers", str(w)))
+        shapes.append(svg.circle(x(w), y(v), 3.5, f"dot hollow {cls}", words, data))
+    shapes.append(svg.text(dashed[-1][0] + 8, dashed[-1][1] + 4, "predicted", "sub"))
     return shapes
 
 
