@@ -28,10 +28,12 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("bench",),
     ("resultset",),
     ("judge", "timeline"),
-    ("pertest", "summary", "trace", "simulate", "scaling"),
+    ("pertest", "chartdata", "summary", "trace", "simulate", "scaling"),
     ("advice", "scan"),
     ("wording",),
-    ("markdown", "mermaid", "scanreport", "html", "report", "compare"),
+    ("htmlreport.__init__", "htmlreport.svg", "htmlreport.charts", "htmlreport.lanes"),
+    ("htmlreport.template", "htmlreport.page", "markdown", "mermaid", "scanreport", "report"),
+    ("compare",),
     ("progress", "scaffold", "noxsessions", "cli", "__main__"),
 )
 RANK = {name: i for i, stage in enumerate(STAGES) for name in stage}
@@ -46,18 +48,42 @@ def _modules() -> dict[str, Path]:
     return found
 
 
+def _is_module(name: str) -> bool:
+    path = PACKAGE / name.replace(".", "/")
+    return path.with_suffix(".py").is_file() or path.is_dir()
+
+
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Return every node but those under `if TYPE_CHECKING:`, which import for types only."""
+    skipped = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING")
+        for inner in ast.walk(node)
+    }
+    return [node for node in ast.walk(tree) if id(node) not in skipped]
+
+
 def _imports(path: Path) -> set[str]:
-    """Return the benchlib modules a file imports, at any depth of its code."""
+    """Return the benchlib modules a file imports at run time, at any depth of its code."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module:
             if node.module == "benchlib":
                 found |= {alias.name for alias in node.names}
             elif node.module.startswith("benchlib."):
-                found.add(node.module.removeprefix("benchlib."))
+                base = node.module.removeprefix("benchlib.")
+                subs = {f"{base}.{alias.name}" for alias in node.names}
+                modules = {s for s in subs if _is_module(s)}
+                # Importing a submodule runs only the package's (empty) __init__ first.
+                found |= modules or {base}
         elif isinstance(node, ast.Import):
             found |= {a.name.removeprefix("benchlib.") for a in node.names if "benchlib." in a.name}
-    return found
+    # A package is its __init__; a name that is no module (a function) drops out later.
+    return {
+        f"{name}.__init__" if (PACKAGE / name.replace(".", "/")).is_dir() else name
+        for name in found
+    }
 
 
 def test_every_module_has_a_stage() -> None:
