@@ -103,11 +103,13 @@ def _plans(args: argparse.Namespace, cfg: config.Config) -> list[bench.RunPlan]:
 def cmd_run(args: argparse.Namespace) -> int:
     from benchlib import bench
     from benchlib.progress import Display  # it imports the summary: only `run` needs it
+    from benchlib.running import become_subreaper
 
     cfg = config.load(Path(args.target))
     plans = _plans(args, cfg)
     for warning in config.unregistered_markers(cfg, [p.strategy.name for p in plans]):
         _warn(warning)
+    become_subreaper()  # this process only runs benches: it may adopt the tree's orphans
     schedule = bench.Schedule(args.repeat, args.warmup, args.budget, args.width)
     done = bench.bench(plans, schedule, Display(sys.stderr))
     if args.summary:

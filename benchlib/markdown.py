@@ -6,7 +6,7 @@ wording's escapes: a test cannot inject HTML, links or formatting into the repor
 
 from __future__ import annotations
 
-from benchlib import whywords
+from benchlib import mermaid, whywords
 from benchlib.advice import Advice
 from benchlib.summary import Profile, RunRef, SlowTest, StrategySummary, Summary
 from benchlib.wording import (
@@ -33,6 +33,7 @@ def render(summary: Summary, advice: Advice) -> str:
     sections = [
         _head(summary),
         _machines(summary),
+        mermaid.render(summary),
         _baseline(summary),
         *(_strategy(i, s, advice) for i, s in enumerate(_lanes(summary), start=1)),
         _gate(summary),

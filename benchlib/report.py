@@ -46,13 +46,17 @@ METHOD_NOTE = (
 
 
 def write_outputs(summary: Summary, out_dir: Path) -> list[Path]:
-    """Write summary.md and summary.json; append the Markdown to $GITHUB_STEP_SUMMARY if set."""
+    """Write summary.md, summary.json and report.html; append the Markdown to
+    $GITHUB_STEP_SUMMARY if set."""
+    from benchlib.htmlreport import page as htmlreport  # the summary only, never a run
+
     out_dir.mkdir(parents=True, exist_ok=True)
     found = advice.advise(summary)
     text = markdown.render(summary, found)
-    written = [out_dir / "summary.md", out_dir / "summary.json"]
+    written = [out_dir / "summary.md", out_dir / "summary.json", out_dir / "report.html"]
     results.write_atomic(written[0], text)
     results.write_atomic(written[1], render_json(summary, found))
+    results.write_atomic(written[2], htmlreport.render(summary, found))
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         # GitHub collects every step's additions to this file, so append, never replace.
@@ -88,6 +92,9 @@ def render_json(summary: Summary, found: Advice | None = None) -> str:
             item["text"] = whywords.hang_words(hang)
     for u, item in zip(summary.instability, data["instability"], strict=True):
         item["fix_text"] = whywords.fix_words(u.kind)
+    for picture in data["charts"]["pictures"]:
+        # A chart's thousands of segments and samples: the result files hold them already.
+        del picture["lanes"], picture["resources"]
     data["recommendations"] = [
         {**dataclasses.asdict(r), "text": recommendation_words(r, summary.baseline)}
         for r in found.recommendations

@@ -49,11 +49,17 @@ class RunRef:
     message: str | None
     failures: tuple[TestProblem, ...]  # the first few failed or errored tests
     failures_total: int
+    counted: bool = False  # enters the statistics (judge.counts)
     in_flight: tuple[InFlight, ...] = ()  # tests still running when it was stopped
 
 
 def run_ref(
-    r: RunResult, problems: Sequence[TestRecord], machine: str, outcome_text: str
+    r: RunResult,
+    problems: Sequence[TestRecord],
+    machine: str,
+    outcome_text: str,
+    *,
+    counted: bool,
 ) -> RunRef:
     failing = [t for t in problems if t.outcome in ("failed", "error")]
     return RunRef(
@@ -72,6 +78,7 @@ def run_ref(
             TestProblem(t.nodeid, t.outcome, t.phase, t.message) for t in failing[:FAILURES_PER_RUN]
         ),
         failures_total=len(failing),
+        counted=counted,
         in_flight=r.in_flight,
     )
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import shlex
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchlib import judge, pertest, resultset, runfacts, stats
+from benchlib import chartdata, judge, pertest, resultset, runfacts, stats
 from benchlib.judge import BudgetResult, Judgement, NoiseWarning
 from benchlib.pertest import CoverageGap, Profile, SlowTest, UnstableTest
 from benchlib.results import Counts, ResultError, RunResult, TestRecord
@@ -126,6 +126,7 @@ class Summary:
     profile: Profile | None
     runs: tuple[RunRef, ...]
     skipped: tuple[SkippedFile, ...]
+    charts: chartdata.Charts = field(default_factory=chartdata.Charts)  # what the charts draw
 
     def strategy(self, name: str) -> StrategySummary:
         """Return the named strategy's summary; raise KeyError if it has none."""
@@ -136,8 +137,10 @@ class Summary:
 
 
 def summarize(paths: Sequence[Path], *, workers: int | None = None) -> Summary:
-    """Read every result file under paths and summarize them (see resultset.load)."""
-    return build(resultset.load(paths, workers=workers))
+    """Read every result file under paths, and the scan.json files beside them."""
+    scans, bad = chartdata.find_scans(paths)
+    rs = resultset.load(paths, workers=workers)
+    return build(ResultSet(rs.runs, (*rs.skipped, *bad)), scans)
 
 
 def analyze(
@@ -147,7 +150,7 @@ def analyze(
     return build(resultset.from_results(loaded, skipped))
 
 
-def build(rs: ResultSet) -> Summary:
+def build(rs: ResultSet, scans: tuple[chartdata.Scan, ...] = ()) -> Summary:
     """Return the facts of a result set."""
     runs = sorted(rs.runs, key=lambda r: (r.result.started_at, r.result.round, r.result.run_id))
     plain = [r.result for r in runs]
@@ -163,6 +166,7 @@ def build(rs: ResultSet) -> Summary:
     times = _times(by_name, base_run, base_tests)
     facts = _Facts(by_name, baseline, base_tests, labels, unstable, times)
     strategies = tuple(_strategy_summary(name, facts) for name in names)
+    charts, skipped = chartdata.charts(map(_representative, by_name.values()), runs, scans, skipped)
     compared = {s.compare_to for s in strategies if s.compare_to}
     return Summary(
         date=_date(plain),
@@ -176,6 +180,7 @@ def build(rs: ResultSet) -> Summary:
         profile=pertest.profile(baseline, base_run, base_tests),
         runs=tuple(_run_ref(r, labels) for r in runs),
         skipped=tuple(skipped),
+        charts=charts,
     )
 
 
@@ -378,5 +383,9 @@ def _new_failures(name: str, facts: _Facts) -> tuple[str, ...]:
 def _run_ref(run: Run, label_of: dict[judge.Fingerprint, str]) -> RunRef:
     r = run.result
     return runfacts.run_ref(
-        r, run.problems, label_of[r.machine.fingerprint()], outcome_text(r.outcome)
+        r,
+        run.problems,
+        label_of[r.machine.fingerprint()],
+        outcome_text(r.outcome),
+        counted=judge.counts(r),
     )
