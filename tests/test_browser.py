@@ -162,7 +162,7 @@ def result_files(results: Path) -> list[dict[str, Any]]:
     return [
         json.loads(p.read_text(encoding="utf-8"))
         for p in sorted(results.glob("*.json"))
-        if p.name not in ("summary.json", "scan.json")
+        if p.name not in ("summary.json", "scan.json") and not p.name.endswith(".trace.json")
     ]
 
 

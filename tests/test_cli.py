@@ -143,7 +143,7 @@ def test_repeat_runs_round_robin_and_summarizes(target: Path, tmp_path: Path) ->
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     runs = sorted(
-        (results.load(p) for p in out.glob("*.json") if p.name != "summary.json"),
+        (results.load(p) for p in results.find_result_files([out])),
         key=lambda r: datetime.fromisoformat(r.started_at),
     )
     assert [r.strategy.name for r in runs] == ["serial-full", "quick"] * 4
