@@ -5,6 +5,8 @@ Facts only: what to recommend is advice.py's, how to say it is report.py's.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import shlex
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -160,13 +162,14 @@ def build(rs: ResultSet, scans: tuple[chartdata.Scan, ...] = ()) -> Summary:
         by_name[run.result.strategy.name].append(run)
     names = _order(by_name)
     baseline = _baseline(by_name, names)
-    base_run = _representative(by_name[baseline]) if baseline else None
+    reps = {name: _read_once(runs) for name, runs in by_name.items()}
+    base_run = reps[baseline] if baseline else None
     base_tests, skipped = _baseline_tests(base_run, list(rs.skipped))
     unstable = pertest.instability(runs, names)
-    times = _times(by_name, base_run, base_tests)
+    times = _times(reps)
     facts = _Facts(by_name, baseline, base_tests, labels, unstable, times)
     strategies = tuple(_strategy_summary(name, facts) for name in names)
-    charts, skipped = chartdata.charts(map(_representative, by_name.values()), runs, scans, skipped)
+    charts, skipped = chartdata.charts(reps.values(), runs, scans, skipped)
     compared = {s.compare_to for s in strategies if s.compare_to}
     return Summary(
         date=_date(plain),
@@ -208,17 +211,20 @@ class _Facts:
         return runfacts.why(name, before, after_facts, before_facts)
 
 
-def _times(
-    by_name: dict[str, list[Run]], base_run: Run | None, base_tests: tuple[TestRecord, ...]
-) -> dict[str, TimeFacts | None]:
+def _read_once(runs: Sequence[Run]) -> Run:
+    """Return the representative run, its file read once for the profile, times and charts."""
+    rep = _representative(runs)
+    assert rep is not None  # a strategy exists only through its runs
+    full = functools.cache(rep.full)
+    return dataclasses.replace(rep, _full=full, _tests=lambda: full().tests)
+
+
+def _times(reps: dict[str, Run]) -> dict[str, TimeFacts | None]:
     """Return each strategy's time facts, from its representative run's per-test records."""
     times: dict[str, TimeFacts | None] = {}
-    for name, runs in by_name.items():
-        rep = _representative(runs)
-        assert rep is not None  # a strategy exists only through its runs
-        tests = (lambda: base_tests) if rep is base_run else rep.tests
+    for name, rep in reps.items():
         try:
-            times[name] = runfacts.facts_of(rep.result, tests)
+            times[name] = runfacts.facts_of(rep.result, rep.tests)
         except ResultError:  # the file went away since: the breakdown is left out
             times[name] = None
     return times
