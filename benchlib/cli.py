@@ -63,7 +63,7 @@ def check_results_dir(path: Path) -> None:
 
 
 def _plans(args: argparse.Namespace, cfg: config.Config) -> list[bench.RunPlan]:
-    from benchlib import bench
+    from benchlib import bench, split
     from benchlib.machine import usable_cpus
     from benchlib.strategy import resolve_workers
 
@@ -71,7 +71,9 @@ def _plans(args: argparse.Namespace, cfg: config.Config) -> list[bench.RunPlan]:
     results_dir = _results_dir(args, cfg)
     check_results_dir(results_dir)
     plans = []
-    for name in _names(args.strategies, cfg):
+    for name in split.with_pairs(
+        _names(args.strategies, cfg), args.pair, cfg.strategies, args.shard
+    ):
         s = cfg.strategies[name]
         workers = (
             args.workers if args.workers is not None else resolve_workers(s.workers, usable_cpus())
@@ -101,13 +103,13 @@ def _plans(args: argparse.Namespace, cfg: config.Config) -> list[bench.RunPlan]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from benchlib import bench
+    from benchlib import bench, split
     from benchlib.progress import Display  # it imports the summary: only `run` needs it
     from benchlib.running import become_subreaper
 
     cfg = config.load(Path(args.target))
-    plans = _plans(args, cfg)
-    for warning in config.unregistered_markers(cfg, [p.strategy.name for p in plans]):
+    plans, notes = split.expand_all(_plans(args, cfg), args.shard)  # shards and steps
+    for warning in [*notes, *config.unregistered_markers(cfg, [p.strategy.name for p in plans])]:
         _warn(warning)
     become_subreaper()  # this process only runs benches: it may adopt the tree's orphans
     schedule = bench.Schedule(args.repeat, args.warmup, args.budget, args.width)
@@ -174,7 +176,7 @@ def _summarize(paths: Sequence[Path], out: Path) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from benchlib import compare, report, resultset
+    from benchlib import compare, parts, report, resultset
 
     try:
         threshold = compare.parse_threshold(args.threshold)
@@ -184,7 +186,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for folder in (args.base, args.current):
         if not Path(folder).is_dir():
             raise UsageError(f"{folder!r} is not a folder of result files")
-        loaded = resultset.load([Path(folder)])
+        loaded, _ = parts.merged(resultset.load([Path(folder)]))  # shards: logical runs
         for bad in loaded.skipped:
             print(f"benchlib: warning: skipped {bad.path}: {bad.reason}", file=sys.stderr)
         if not loaded.runs:
@@ -240,6 +242,13 @@ def _repeat(text: str) -> int | None:
             f"{text!r} is not valid; give a whole number >= 1, or auto"
         )
     return n
+
+
+def _shard(text: str) -> tuple[int, int]:
+    i, _, k = text.partition("/")
+    if not (i.isdigit() and k.isdigit() and 1 <= int(i) <= int(k)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not valid; give I/K with 1 <= I <= K")
+    return int(i), int(k)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -312,6 +321,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--summary", action="store_true", help="then summarize this bench's runs into summary.md"
     )
+    run.add_argument("--shard", type=_shard, metavar="I/K", help="run shard I of K (a CI job)")
+    run.add_argument(
+        "--pair", action="append", default=[], metavar="NAME|auto",
+        help="also run NAME (auto: compare_to) round-robin here, for ratios on one machine",
+    )  # fmt: skip
     run.set_defaults(func=cmd_run)
 
     lst = sub.add_parser("list", help="list the strategies", description="List the strategies.")

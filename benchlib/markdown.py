@@ -7,6 +7,7 @@ wording's escapes: a test cannot inject HTML, links or formatting into the repor
 from __future__ import annotations
 
 from benchlib.advice import Advice
+from benchlib.partsreport import parts_section
 from benchlib.summary import Profile, RunRef, SlowTest, StrategySummary, Summary, UnstableTest
 from benchlib.wording import (
     RSS_NOTE,
@@ -34,6 +35,7 @@ def render(summary: Summary, advice: Advice) -> str:
         _machines(summary),
         _baseline(summary),
         *(_strategy(i, s, advice) for i, s in enumerate(_lanes(summary), start=1)),
+        parts_section(summary),
         _gate(summary),
         _instability(summary),
         _profile(summary.profile, summary),

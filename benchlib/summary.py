@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchlib import judge, pertest, resultset, stats
+from benchlib import judge, parts, pertest, resultset, stats
 from benchlib.judge import BudgetResult, Judgement, NoiseWarning
+from benchlib.parts import LogicalRun
 from benchlib.pertest import CoverageGap, Profile, SlowTest, UnstableTest
 from benchlib.results import Counts, ResultError, RunResult, TestRecord
 from benchlib.resultset import ResultSet, Run, SkippedFile
@@ -149,6 +150,8 @@ class Summary:
     profile: Profile | None
     runs: tuple[RunRef, ...]
     skipped: tuple[SkippedFile, ...]
+    # Shards and steps merged into logical runs: their parts, balance and node-id check.
+    logical: tuple[LogicalRun, ...] = ()
 
     def strategy(self, name: str) -> StrategySummary:
         """Return the named strategy's summary; raise KeyError if it has none."""
@@ -171,7 +174,8 @@ def analyze(
 
 
 def build(rs: ResultSet) -> Summary:
-    """Return the facts of a result set."""
+    """Return the facts of a result set; shards and steps count as the logical runs they make."""
+    rs, logical = parts.merged(rs)
     runs = sorted(rs.runs, key=lambda r: (r.result.started_at, r.result.round, r.result.run_id))
     plain = [r.result for r in runs]
     labels = judge.machine_labels(plain)
@@ -198,6 +202,7 @@ def build(rs: ResultSet) -> Summary:
         profile=pertest.profile(baseline, base_run, base_tests),
         runs=tuple(_run_ref(r, labels) for r in runs),
         skipped=tuple(skipped),
+        logical=logical,
     )
 
 

@@ -26,12 +26,12 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("events", "running"),
     ("recording", "lock"),
     ("bench",),
-    ("resultset",),
-    ("judge", "timeline"),
-    ("pertest", "summary", "trace", "simulate", "scaling"),
+    ("resultset", "pairing"),
+    ("judge", "timeline", "parts"),
+    ("pertest", "summary", "trace", "simulate", "scaling", "split"),
     ("advice", "scan"),
     ("wording",),
-    ("markdown", "mermaid", "scanreport", "html", "report", "compare"),
+    ("partsreport", "markdown", "mermaid", "scanreport", "html", "report", "compare"),
     ("progress", "scaffold", "noxsessions", "cli", "__main__"),
 )
 RANK = {name: i for i, stage in enumerate(STAGES) for name in stage}
