@@ -141,6 +141,8 @@ def cmd_list(args: argparse.Namespace) -> int:
             if s.workers == 0
             else f"-n {s.workers}" + (f" --dist {s.dist}" if s.dist else "")
         )
+        workers += f", {s.shards} shards" if s.shards > 1 else ""
+        workers = f"{len(s.steps)} steps" if s.steps else workers
         timeout = f"{s.timeout_s or cfg.timeout_s:g}s"
         paths = s.paths or cfg.paths
         selects = selection_text(dataclasses.replace(s, paths=paths))
