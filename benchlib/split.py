@@ -30,7 +30,7 @@ from benchlib.bench import RunPlan
 from benchlib.errors import InputError
 from benchlib.machine import target_info, usable_cpus
 from benchlib.results import Part, ResultError
-from benchlib.strategy import Strategy, resolve_workers, step_strategy
+from benchlib.strategy import Strategy, Workers, resolve_workers, step_strategy
 from benchlib.timeline import group_of
 
 
@@ -50,21 +50,10 @@ class Shard:
 
 
 def baseline_durations(results_dir: Path, project: str) -> Durations | None:
-    """Return the newest counted baseline run's per-test durations for the project, if any.
-
-    A baseline is a whole (unsplit) run of a full-scope strategy that compares to nothing.
-    """
+    """Return the newest counted baseline run's per-test durations for the project, if any."""
     if not results_dir.is_dir():
         return None
-    candidates = [
-        r
-        for r in resultset.load([results_dir]).runs
-        if judge.counts(r.result)
-        and r.result.part is None
-        and r.result.target.identity == project
-        and r.result.strategy.compare_to is None
-        and r.result.strategy.scope == "full"
-    ]
+    candidates = [r for r in resultset.load([results_dir]).runs if _is_baseline(r, project)]
     for run in sorted(candidates, key=lambda r: (r.result.started_at, r.result.run_id))[::-1]:
         try:
             tests = run.tests()
@@ -76,6 +65,18 @@ def baseline_durations(results_dir: Path, project: str) -> Durations | None:
     return None
 
 
+def _is_baseline(run: resultset.Run, project: str) -> bool:
+    """Tell whether a run is a whole, counted run of this project's full-scope baseline."""
+    r = run.result
+    return (
+        judge.counts(r)
+        and r.part is None
+        and r.target.identity == project
+        and r.strategy.compare_to is None
+        and r.strategy.scope == "full"
+    )
+
+
 def split(
     nodeids: Sequence[str], k: int, seconds: Mapping[str, float] | None, dist: str | None
 ) -> tuple[Shard, ...]:
@@ -84,18 +85,10 @@ def split(
     Without seconds, split by file and balance the test counts. Raise InputError when a shard
     would get nothing (an empty @file would make pytest run its default paths).
     """
-    unit = dist if seconds is not None else "loadfile"
     grouped: dict[str, list[str]] = {}
     for nodeid in nodeids:
-        grouped.setdefault(group_of(nodeid, unit), []).append(nodeid)
-    weight = _weights(nodeids, seconds)
-    load = {g: sum(weight[n] for n in ids) for g, ids in grouped.items()}
-    totals: list[float] = [0.0] * k
-    members: list[list[str]] = [[] for _ in range(k)]
-    for group in sorted(grouped, key=lambda g: -load[g]):  # stable: ties in collection order
-        i = min(range(k), key=lambda j: (totals[j], j))
-        totals[i] += load[group]
-        members[i] += grouped[group]
+        grouped.setdefault(group_of(nodeid, dist if seconds else "loadfile"), []).append(nodeid)
+    totals, members = _longest_first(grouped, _weights(nodeids, seconds), k)
     if not all(members):
         raise InputError(
             "shard", f"{k} shards", f"leave a shard empty: the selection has {len(grouped)} "
@@ -107,6 +100,20 @@ def split(
         Shard(i + 1, tuple(sorted(m, key=position.__getitem__)), totals[i] if seconds else None)
         for i, m in enumerate(members)
     )
+
+
+def _longest_first(
+    grouped: Mapping[str, list[str]], weight: Mapping[str, float], k: int
+) -> tuple[list[float], list[list[str]]]:
+    """Give each group, longest first, to the shard with the least time so far."""
+    load = {g: sum(weight[n] for n in ids) for g, ids in grouped.items()}
+    totals: list[float] = [0.0] * k
+    members: list[list[str]] = [[] for _ in range(k)]
+    for group in sorted(grouped, key=lambda g: -load[g]):  # stable: ties in collection order
+        i = min(range(k), key=lambda j: (totals[j], j))
+        totals[i] += load[group]
+        members[i] += grouped[group]
+    return totals, members
 
 
 def _weights(nodeids: Sequence[str], seconds: Mapping[str, float] | None) -> dict[str, float]:
@@ -135,14 +142,8 @@ def _steps(plan: RunPlan) -> list[RunPlan]:
     s = plan.strategy
     found = []
     for i, step in enumerate(s.steps, start=1):
-        workers = resolve_workers(step.workers, usable_cpus())
-        if workers > 0 and plan.interpreter.xdist is None:
-            raise InputError(
-                "python", plan.interpreter.path,
-                f"has no pytest-xdist, which step {i} of strategy {s.name!r} needs",
-                f"install it there ({plan.interpreter.path} -m pip install pytest-xdist)",
-            )  # fmt: skip
         part = Part("step", i, len(s.steps), "", len(ids), parts.digest(ids))
+        workers = _step_workers(plan, step.workers, i)
         sub = step_strategy(s, step)
         found.append(
             dataclasses.replace(
@@ -152,23 +153,39 @@ def _steps(plan: RunPlan) -> list[RunPlan]:
     return found
 
 
+def _step_workers(plan: RunPlan, asked: Workers, index: int) -> int:
+    workers = resolve_workers(asked, usable_cpus())
+    if workers > 0 and plan.interpreter.xdist is None:
+        python = plan.interpreter.path
+        raise InputError(
+            "python", python,
+            f"has no pytest-xdist, which step {index} of strategy {plan.strategy.name!r} needs",
+            f"install it there ({python} -m pip install pytest-xdist)",
+        )  # fmt: skip
+    return workers
+
+
 def _shards(plan: RunPlan, only: int | None) -> tuple[list[RunPlan], list[str]]:
     s = plan.strategy
     ids = bench.collect(plan)
     found = baseline_durations(plan.results_dir, target_info(plan.target).identity)
-    dist = s.dist if plan.workers > 0 else None
-    shards = split(ids, s.shards, found.seconds if found else None, dist)
-    warnings = []
-    if found is None:
-        warnings.append(
-            f"strategy {s.name!r}: no baseline result for this project in {plan.results_dir}, "
-            f"so its {s.shards} shards are split by file and balanced by test count; run the "
-            "baseline (serial-full) there first for a split by duration"
-        )
+    shards = split(
+        ids, s.shards, found.seconds if found else None, s.dist if plan.workers else None
+    )
     plan_digest = hashlib.sha256("\0".join("\n".join(sh.nodeids) for sh in shards).encode())
     prefix = f"{s.name}-{plan_digest.hexdigest()[:12]}"
     whole = Part("shard", 1, s.shards, prefix, len(ids), parts.digest(ids))
-    return [_shard_plan(plan, whole, sh) for sh in shards if only in (None, sh.index)], warnings
+    plans = [_shard_plan(plan, whole, sh) for sh in shards if only in (None, sh.index)]
+    return plans, [] if found else [_by_file(plan)]
+
+
+def _by_file(plan: RunPlan) -> str:
+    s = plan.strategy
+    return (
+        f"strategy {s.name!r}: no baseline result for this project in {plan.results_dir}, "
+        f"so its {s.shards} shards are split by file and balanced by test count; run the "
+        "baseline (serial-full) there first for a split by duration"
+    )
 
 
 def _shard_plan(plan: RunPlan, whole: Part, shard: Shard) -> RunPlan:
@@ -192,6 +209,17 @@ def with_pairs(
     it is never paired ("auto" skips it; a named pair is refused).
     """
     named = [p for p in pairs if p != "auto"]
+    _check_pairs(named, strategies, shard)
+    found: list[str] = []
+    for name in names:
+        auto = "auto" in pairs and shard is None and strategies[name].compare_to
+        found += [*named, *([strategies[name].compare_to or ""] if auto else []), name]
+    return list(dict.fromkeys(found))
+
+
+def _check_pairs(
+    named: Sequence[str], strategies: Mapping[str, Strategy], shard: tuple[int, int] | None
+) -> None:
     if shard is not None and named:
         raise InputError(
             "pair", named[0], "cannot be paired with one shard",
@@ -202,31 +230,28 @@ def with_pairs(
             raise InputError(
                 "pair", name, "is not configured", f"use one of: {', '.join(strategies)}"
             )
-    found: list[str] = []
-    for name in names:
-        auto = "auto" in pairs and shard is None and strategies[name].compare_to
-        found += [*named, *([strategies[name].compare_to or ""] if auto else []), name]
-    return list(dict.fromkeys(found))
 
 
 def expand_all(
     plans: Sequence[RunPlan], shard: tuple[int, int] | None
 ) -> tuple[list[RunPlan], list[str]]:
     """Expand every sharded or stepped plan into its parts (`--shard I/K`: that shard alone)."""
-    only = None
     if shard is not None:
-        only, of = shard
-        sharded = [p.strategy for p in plans if p.strategy.shards > 1]
-        if len(plans) != 1 or [s.shards for s in sharded] != [of]:
-            have = ", ".join(f"{s.name} has {s.shards}" for s in sharded) or "none is sharded"
-            raise InputError(
-                "shard", f"{only}/{of}", f"does not name a shard of one strategy ({have})",
-                "name one strategy whose `shards` is the count after the slash",
-            )  # fmt: skip
+        _check_shard(plans, shard)
     found: list[RunPlan] = []
     warnings: list[str] = []
     for plan in plans:
-        expanded, notes = expand(plan, only=only)
+        expanded, notes = expand(plan, only=shard[0] if shard else None)
         found += expanded
         warnings += notes
     return found, warnings
+
+
+def _check_shard(plans: Sequence[RunPlan], shard: tuple[int, int]) -> None:
+    sharded = [p.strategy for p in plans if p.strategy.shards > 1]
+    if len(plans) != 1 or [s.shards for s in sharded] != [shard[1]]:
+        have = ", ".join(f"{s.name} has {s.shards}" for s in sharded) or "none is sharded"
+        raise InputError(
+            "shard", f"{shard[0]}/{shard[1]}", f"does not name a shard of one strategy ({have})",
+            "name one strategy whose `shards` is the count after the slash",
+        )  # fmt: skip
