@@ -56,8 +56,7 @@ def _parts_table(runs: list[LogicalRun]) -> list[str]:
             predicted = seconds(p.predicted_s) if p.predicted_s is not None else "-"
             lines.append(
                 f"| {run.round + 1} | {p.index}/{run.of} | {given} | {predicted} "
-                f"| {seconds(p.wall_s)} | {p.status} | {cell(text(p.host))} "
-                f"| {cell(link(p.log_path))} |"
+                f"| {seconds(p.wall_s)} | {p.status} | {text(p.host)} | {link(p.log_path)} |"
             )
     return lines
 

@@ -281,3 +281,17 @@ def test_a_test_lost_from_a_shard_file_fails_the_summary_check(
     (logical,) = summary.summarize([out]).logical
     assert (logical.check.ok, logical.check.lost, logical.check.short_parts) == (False, 1, (2,))
     shutil.rmtree(out)
+
+
+@pytest.mark.unit
+def test_suite_text_in_the_parts_section_is_escaped(tmp_path: Path) -> None:
+    hostile = ["t.py::test[`|*<b>]", "t.py::ok"]
+    host = dataclasses.replace(f.MACHINE, hostname="<img src=x>|*")
+    runs = [
+        shard(1, 2, hostile, 1.0, selection=hostile, machine=host),
+        shard(2, 2, hostile[:1], 1.0, selection=hostile, machine=host),  # run twice
+    ]
+    md = report.render_markdown(summary.analyze(runs))
+    section = md[md.index("## Shards and Steps") :]
+    assert "<img" not in section and "&lt;img src=x&gt;\\|\\*" in section
+    assert "1 ran in more than one shard: ``t.py::test[`\\|*<b>]``" in section
