@@ -268,7 +268,10 @@ def _runner_floor(
     hosts = {r.machine.hostname for r in [*before, *after]}
     if machines_differ or len(hosts) < 2:
         return 0.0, None
-    spread = runner_spread([*before, *after])
+    # Each side on its own: across the sides, a strategy's swing would be the very change
+    # being judged (the gate compares a strategy with itself).
+    spreads = [x for x in (runner_spread(before), runner_spread(after)) if x is not None]
+    spread = max(spreads) if spreads else None
     floor = spread if spread is not None else RUNNER_FLOOR
     source = "one strategy's median across hosts" if spread is not None else "shared runners"
     return floor, (

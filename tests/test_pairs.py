@@ -172,3 +172,13 @@ def test_two_runners_one_busy_give_one_paired_verdict(tmp_path: Path) -> None:
         assert run.strategy in ("serial-full", "unit")
     order = [(r.strategy, r.round) for r in sorted(s.runs, key=lambda r: r.started_at)]
     assert order[:4] == [("serial-full", 0), ("unit", 0), ("serial-full", 1), ("unit", 1)]
+
+
+@pytest.mark.unit
+def test_the_gate_across_hosts_does_not_take_the_change_for_the_swing() -> None:
+    # The same strategy before and after, each side on its own host: its 1.3x between the
+    # hosts is the change being judged, not a swing the runs show.
+    before = runner("runner-a", 1.0, strategies=("serial-full",))
+    after = runner("runner-b", 1.3, strategies=("serial-full",), hour=13)
+    j = judge.judge("serial-full", "serial-full", before, after)
+    assert j.runners_differ and j.noise_floor == judge.RUNNER_FLOOR
