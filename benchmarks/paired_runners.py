@@ -1,13 +1,14 @@
 """Paired against unpaired: the same CI job on a quiet runner and on a busy one.
 
 Each "runner" runs `benchlib run unit --pair serial-full --repeat N` on a CPU-bound fixture suite
-(tests/suites/cpubound) into its own results folder; the busy one has CPU-burning processes
-beside it (bounded in time, killed after). Printed: each runner's A/A noise floor, the absolute
+(tests/suites/cpubound) into its own results folder, one after the other; the busy one has
+CPU-burning processes beside it (bounded in time, killed after). Printed: each runner's A/A
+noise floor, the absolute
 medians (which differ by far more than the floor), the ratio measured within each job (which
 agree within it), the summary's paired verdict, and what an unpaired comparison across the two
 runners says: the lane's time on the busy runner against the baseline's on the quiet one.
 
-    python benchmarks/paired_runners.py [--repeat 6] [--work 1000000] [--burners 2]
+    python benchmarks/paired_runners.py [--repeat 8] [--work 4000000] [--burners 3]
 """
 
 from __future__ import annotations
@@ -34,20 +35,29 @@ BURN = (
 )
 
 
-def bench(target: Path, out: Path, repeat: int, env: dict[str, str]) -> None:
+def bench(target: Path, out: Path, args: argparse.Namespace) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env["SUITE_WORK"] = str(args.work)
     argv = [sys.executable, "-m", "benchlib", "run", "unit", "--pair", "serial-full"]
-    argv += ["--repeat", str(repeat), "--target", str(target), "--results", str(out)]
+    argv += ["--repeat", str(args.repeat), "--target", str(target), "--results", str(out)]
     subprocess.run(argv, env=env, check=True, capture_output=True, timeout=3600)
 
 
-def busy_bench(target: Path, out: Path, repeat: int, env: dict[str, str], burners: int) -> None:
-    procs = [subprocess.Popen([sys.executable, "-c", BURN, "1800"]) for _ in range(burners)]
+def two_runners(target: Path, folders: tuple[Path, Path], args: argparse.Namespace) -> None:
+    """Run the same job on a quiet runner, then on a busy one."""
+    bench(target, folders[0], args)
+    # Each burner in a session of its own: with Linux's autogroup scheduling, CPU is shared
+    # between sessions first, and pytest runs in a session of its own.
+    burners = [
+        subprocess.Popen([sys.executable, "-c", BURN, "1800"], start_new_session=True)
+        for _ in range(args.burners)
+    ]
     try:
-        bench(target, out, repeat, env)
+        bench(target, folders[1], args)
     finally:
-        for p in procs:
+        for p in burners:
             p.kill()
-        for p in procs:
+        for p in burners:
             p.wait(timeout=10)
 
 
@@ -58,17 +68,14 @@ def walls(folder: Path, name: str) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=6)
-    parser.add_argument("--work", type=int, default=1_000_000)
-    parser.add_argument("--burners", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=8)
+    parser.add_argument("--work", type=int, default=4_000_000)
+    parser.add_argument("--burners", type=int, default=3)
     args = parser.parse_args()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    env["SUITE_WORK"] = str(args.work)
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(shutil.copytree(SUITE, Path(tmp) / "suite"))
         quiet, busy = Path(tmp) / "runner-a", Path(tmp) / "runner-b"
-        bench(target, quiet, args.repeat, env)
-        busy_bench(target, busy, args.repeat, env, args.burners)
+        two_runners(target, (quiet, busy), args)
         report(quiet, busy)
 
 

@@ -143,8 +143,11 @@ _BURN = (
 @contextlib.contextmanager
 def burning(processes: int, limit_s: float) -> Iterator[list[subprocess.Popen[bytes]]]:
     """Run CPU-burning processes beside the block: a busier runner. Killed and reaped after."""
+    # Each in a session of its own: with Linux's autogroup scheduling, CPU is shared between
+    # sessions first, and benchlib runs pytest in a session of its own.
     procs = [
-        subprocess.Popen([sys.executable, "-c", _BURN, str(limit_s)]) for _ in range(processes)
+        subprocess.Popen([sys.executable, "-c", _BURN, str(limit_s)], start_new_session=True)
+        for _ in range(processes)
     ]
     try:
         yield procs
