@@ -19,7 +19,6 @@ from typing import Protocol
 
 from benchlib import events, recording, results, stats
 from benchlib._observer import benchlib_protocol as protocol
-from benchlib.errors import InputError
 from benchlib.lock import Held, exclusive
 from benchlib.machine import Interpreter, describe, target_info
 from benchlib.results import Machine, Part, RunResult, StrategyRecord, Target
@@ -256,35 +255,6 @@ def _part(plan: RunPlan, bench_id: str, round_: int) -> Part | None:
         return None
     prefix = plan.part.logical_run_id or f"{plan.strategy.name}-{bench_id}"
     return dataclasses.replace(plan.part, logical_run_id=f"{prefix}-r{round_}")
-
-
-def collect(plan: RunPlan) -> tuple[str, ...]:
-    """Collect the plan's selection once, serially (pytest --collect-only): its node ids.
-
-    The observer reports the ids it collected, so pytest's verbosity does not matter. Raise
-    InputError naming the log when collection fails or selects nothing.
-    """
-    logs = plan.results_dir / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    stem = f"collect-{plan.strategy.name}"
-    events_path = logs / f".{stem}.{uuid.uuid4().hex[:8]}.events.jsonl"
-    serial = dataclasses.replace(plan, workers=0, part=None, selection=(), command=())
-    env, _ = child_env(plan.strategy, events_path)
-    launch = Launch(
-        (*serial.argv(), "--collect-only"), plan.target, env, logs / f"{stem}.log", events_path,
-        plan.timeout_s, plan.interval_s,
-    )  # fmt: skip
-    measured = run(launch)
-    observed = events.read(events_path, t0=measured.t0_epoch, end=measured.end_epoch)
-    events_path.unlink(missing_ok=True)
-    if measured.exit_code != 0 or not observed.collected_ids:
-        raise InputError(
-            "strategy", plan.strategy.name,
-            f"could not be collected to split it (pytest exit {measured.exit_code}, "
-            f"{len(observed.collected_ids)} tests)",
-            f"see {launch.log_path}",
-        )  # fmt: skip
-    return observed.collected_ids
 
 
 def _another_round(

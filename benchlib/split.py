@@ -1,6 +1,6 @@
 """Split a strategy into the parts it runs as: shards balanced by duration, or its steps.
 
-The strategy's selection is collected once (``bench.collect``, the same arguments it runs with)
+The strategy's selection is collected once (``collect``, with the arguments it runs with)
 and every part records the selection's size and digest, so the merge can prove the parts ran
 it all, once (``parts.check``).
 
@@ -21,11 +21,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import statistics
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchlib import bench, judge, parts, resultset
+from benchlib import bench, events, judge, parts, resultset, running
 from benchlib.bench import RunPlan
 from benchlib.errors import InputError
 from benchlib.machine import target_info, usable_cpus
@@ -47,6 +48,35 @@ class Shard:
     index: int  # from 1
     nodeids: tuple[str, ...]  # in collection order
     predicted_s: float | None  # the baseline's seconds for these tests; None without one
+
+
+def collect(plan: RunPlan) -> tuple[str, ...]:
+    """Collect the plan's selection once, serially (pytest --collect-only): its node ids.
+
+    The observer reports the ids it collected, so pytest's verbosity does not matter. Raise
+    InputError naming the log when collection fails or selects nothing.
+    """
+    logs = plan.results_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    stem = f"collect-{plan.strategy.name}"
+    events_path = logs / f".{stem}.{uuid.uuid4().hex[:8]}.events.jsonl"
+    serial = dataclasses.replace(plan, workers=0, part=None, selection=(), command=())
+    env, _ = bench.child_env(plan.strategy, events_path)
+    launch = running.Launch(
+        (*serial.argv(), "--collect-only"), plan.target, env, logs / f"{stem}.log", events_path,
+        plan.timeout_s, plan.interval_s,
+    )  # fmt: skip
+    measured = running.run(launch)
+    observed = events.read(events_path, t0=measured.t0_epoch, end=measured.end_epoch)
+    events_path.unlink(missing_ok=True)
+    if measured.exit_code != 0 or not observed.collected_ids:
+        raise InputError(
+            "strategy", plan.strategy.name,
+            f"could not be collected to split it (pytest exit {measured.exit_code}, "
+            f"{len(observed.collected_ids)} tests)",
+            f"see {launch.log_path}",
+        )  # fmt: skip
+    return observed.collected_ids
 
 
 def baseline_durations(results_dir: Path, project: str) -> Durations | None:
@@ -138,7 +168,7 @@ def expand(plan: RunPlan, *, only: int | None = None) -> tuple[list[RunPlan], li
 
 
 def _steps(plan: RunPlan) -> list[RunPlan]:
-    ids = bench.collect(plan)
+    ids = collect(plan)
     s = plan.strategy
     found = []
     for i, step in enumerate(s.steps, start=1):
@@ -167,7 +197,7 @@ def _step_workers(plan: RunPlan, asked: Workers, index: int) -> int:
 
 def _shards(plan: RunPlan, only: int | None) -> tuple[list[RunPlan], list[str]]:
     s = plan.strategy
-    ids = bench.collect(plan)
+    ids = collect(plan)
     found = baseline_durations(plan.results_dir, target_info(plan.target).identity)
     shards = split(
         ids, s.shards, found.seconds if found else None, s.dist if plan.workers else None
