@@ -9,20 +9,21 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import signal
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, TextIO
 
-from benchlib import __version__, config, stats
+from benchlib import __version__, cliargs, config
+from benchlib.cliargs import COUNT, Parser, add_bench_options, add_target
 from benchlib.errors import BenchlibError, InputError
 
 UsageError = BenchlibError  # the summary and compare commands' errors
 
 if TYPE_CHECKING:
-    from benchlib import bench, machine
+    from benchlib import bench, machine, scan, summary
 
 
 def _results_dir(args: argparse.Namespace, cfg: config.Config) -> Path:
@@ -161,14 +162,59 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def _summarize(paths: Sequence[Path], out: Path) -> None:
-    from benchlib import report, summary
+    from benchlib import resultset, scan, summary
 
-    s = summary.summarize(paths)
+    rs = resultset.load(paths)
+    scans = scan.analyze(rs)
+    _write(summary.build(rs), scans, out, scans[0] if len(scans) == 1 else None, sys.stdout)
+
+
+def _write(
+    s: summary.Summary, scans: Sequence[scan.ScanResult], out: Path,
+    scan_file: scan.ScanResult | None, stream: TextIO,
+) -> None:  # fmt: skip
+    from benchlib import report
+
     for skipped in s.skipped:
         print(f"benchlib: warning: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
-    written = report.write_outputs(s, out)
-    print(report.render_table(s))
-    print("wrote " + ", ".join(str(p) for p in written))
+    written = report.write_outputs(s, out, scans=scans, scan_file=scan_file)
+    print(report.render_table(s), file=stream)
+    print("wrote " + ", ".join(str(p) for p in written), file=stream)
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from benchlib import bench, resultset, scan, scanjson, scanplan, scanreport, summary
+    from benchlib.machine import usable_cpus
+    from benchlib.progress import Display
+
+    cfg = config.load(Path(args.target))
+    args.strategies, args.workers = [args.strategy], None
+    (base,) = _plans(args, cfg)
+    grid = scanplan.grid(args.workers_axis, args.dist, args.axis, base.interpreter, usable_cpus())
+    for note in grid.notes:
+        _warn(note)
+    found = scanplan.variants(base.strategy, grid, usable_cpus())
+    scanplan.check_xdist(found, base.interpreter)
+    schedule = bench.Schedule(args.repeat, args.warmup, args.budget, args.width)
+    t0 = time.monotonic()
+    done = bench.bench(scanplan.plans(base, found), schedule, Display(sys.stderr))
+    t1 = time.monotonic()
+    rs = resultset.load([base.results_dir])
+    scans = scan.analyze(rs, rule=args.rule, memory_budget=args.memory_budget)
+    split = scan.time_split(done.results, t1 - t0, time.monotonic() - t1)
+    scans = tuple(
+        dataclasses.replace(x, stopped=done.stopped, time=split) if x.strategy == args.strategy
+        else x for x in scans
+    )  # fmt: skip
+    mine = next(x for x in scans if x.strategy == args.strategy)
+    stream = sys.stderr if args.json else sys.stdout
+    _write(summary.build(rs), scans, base.results_dir, mine, stream)
+    print(scanreport.render_table(mine), file=stream, end="")
+    for m in mine.mismatches:
+        _warn(f"MISMATCH: {m.variant} ended {m.count} tests differently from {m.against}")
+    if args.json:
+        print(scanjson.render(mine), end="")
+    return 0 if done.all_completed else 1
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -205,67 +251,15 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _number(low: float, *, inclusive: bool, whole: bool) -> Callable[[str], float]:
-    """Return an argparse type for a finite number above low (or at it, if inclusive)."""
-    bound = f">= {low:g}" if inclusive else f"> {low:g}"
-    kind = "a whole number" if whole else "a number"
-
-    def parse(text: str) -> float:
-        try:
-            value = int(text) if whole else float(text)
-        except ValueError:
-            value = math.nan
-        if not math.isfinite(value) or value < low or (value == low and not inclusive):
-            raise argparse.ArgumentTypeError(f"{text!r} is not valid; give {kind} {bound}")
-        return value
-
-    return parse
-
-
-SECONDS = _number(0, inclusive=False, whole=False)
-COUNT = _number(0, inclusive=True, whole=True)
-
-
-def _repeat(text: str) -> int | None:
-    if text == "auto":
-        return None
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not valid; give a whole number >= 1, or auto"
-        )
-    return n
-
-
-class _Parser(argparse.ArgumentParser):
-    """Report a bad argument in one line, like every other input error."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _add_target(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--target",
-        default=".",
-        metavar="DIR",
-        help="root of the project whose tests to bench; its pyproject.toml may hold "
-        "[tool.benchlib] (default: the current folder)",
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="benchlib",
         description="Measure ways of running a pytest suite (serial, -m lanes, xdist) and "
         "report which is faster, with evidence.",
     )
     parser.add_argument("--version", action="version", version=f"benchlib {__version__}")
     sub = parser.add_subparsers(
-        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+        dest="command", required=True, metavar="COMMAND", parser_class=Parser
     )
 
     run = sub.add_parser(
@@ -275,45 +269,18 @@ def build_parser() -> argparse.ArgumentParser:
         "result file per run into the results folder.",
     )
     run.add_argument("strategies", nargs="*", metavar="STRATEGY", help="names from `benchlib list`")
-    _add_target(run)
-    run.add_argument(
-        "--results", metavar="DIR", help="where result files go (default: the target's results/)"
-    )
-    run.add_argument("--python", metavar="PY", help="the Python that runs the target's tests")
+    add_bench_options(run)
     run.add_argument(
         "--workers", type=COUNT, metavar="N", help="override xdist workers (0: serial)"
-    )
-    run.add_argument("--timeout", type=SECONDS, metavar="S", help="stop a run after S seconds")
-    run.add_argument("--interval", type=SECONDS, metavar="S", help="sampling interval (0.1)")
-    run.add_argument("--show-output", action="store_true", help="stream pytest's output too")
-    run.add_argument(
-        "--repeat",
-        type=_repeat,
-        default=1,
-        metavar="N|auto",
-        help="measured rounds; auto: until each comparison's 95%% interval is narrow enough "
-        "or --budget is spent (default: 1)",
-    )
-    run.add_argument(
-        "--warmup", type=COUNT, default=0, metavar="K", help="rounds left out of stats"
-    )
-    run.add_argument(
-        "--budget", type=SECONDS, default=1800.0, metavar="S", help="time for --repeat auto"
-    )
-    run.add_argument(
-        "--width",
-        type=SECONDS,
-        default=stats.STOP_WIDTH,
-        metavar="W",
-        help="--repeat auto stops when every interval is narrower than W (relative)",
     )
     run.add_argument(
         "--summary", action="store_true", help="then summarize this bench's runs into summary.md"
     )
     run.set_defaults(func=cmd_run)
+    cliargs.add_scan(sub, cmd_scan)
 
     lst = sub.add_parser("list", help="list the strategies", description="List the strategies.")
-    _add_target(lst)
+    add_target(lst)
     lst.add_argument("--json", action="store_true", help="machine-readable output")
     lst.set_defaults(func=cmd_list)
 
@@ -345,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Add a [tool.benchlib] section and a noxfile.py to a project that has "
         "none. Existing files are never overwritten.",
     )
-    _add_target(init)
+    add_target(init)
     init.set_defaults(func=cmd_init)
     return parser
 

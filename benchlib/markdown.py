@@ -6,7 +6,11 @@ wording's escapes: a test cannot inject HTML, links or formatting into the repor
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from benchlib import scanreport
 from benchlib.advice import Advice
+from benchlib.scan import ScanResult
 from benchlib.summary import Profile, RunRef, SlowTest, StrategySummary, Summary, UnstableTest
 from benchlib.wording import (
     RSS_NOTE,
@@ -27,8 +31,9 @@ from benchlib.wording import (
 )
 
 
-def render(summary: Summary, advice: Advice) -> str:
-    """Return the report: objective, baseline, strategies, gate, instability, profile, advice."""
+def render(summary: Summary, advice: Advice, scans: Sequence[ScanResult] = ()) -> str:
+    """Return the report: objective, baseline, strategies, gate, instability, profile, scaling,
+    advice."""
     sections = [
         _head(summary),
         _machines(summary),
@@ -37,6 +42,7 @@ def render(summary: Summary, advice: Advice) -> str:
         _gate(summary),
         _instability(summary),
         _profile(summary.profile, summary),
+        scanreport.section(scans),
         _recommendations(summary, advice),
         _missing(summary),
         _skipped(summary),

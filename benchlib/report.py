@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchlib import advice, markdown, results, stats
+from benchlib import advice, markdown, results, scanjson, stats
 from benchlib.advice import Advice
 from benchlib.judge import BudgetResult
+from benchlib.scan import ScanResult
 from benchlib.summary import StrategySummary, Summary
 from benchlib.wording import (
     budget_value,
@@ -41,14 +42,24 @@ METHOD_NOTE = (
 )
 
 
-def write_outputs(summary: Summary, out_dir: Path) -> list[Path]:
-    """Write summary.md and summary.json; append the Markdown to $GITHUB_STEP_SUMMARY if set."""
+def write_outputs(
+    summary: Summary,
+    out_dir: Path,
+    *,
+    scans: Sequence[ScanResult] = (),
+    scan_file: ScanResult | None = None,
+) -> list[Path]:
+    """Write summary.md and summary.json (and scan.json for scan_file); append the Markdown to
+    $GITHUB_STEP_SUMMARY if set."""
     out_dir.mkdir(parents=True, exist_ok=True)
     found = advice.advise(summary)
-    text = markdown.render(summary, found)
+    text = markdown.render(summary, found, scans)
     written = [out_dir / "summary.md", out_dir / "summary.json"]
     results.write_atomic(written[0], text)
     results.write_atomic(written[1], render_json(summary, found))
+    if scan_file is not None:
+        written.append(out_dir / scanjson.SCAN_FILE)
+        results.write_atomic(written[-1], scanjson.render(scan_file))
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         # GitHub collects every step's additions to this file, so append, never replace.

@@ -483,7 +483,7 @@ def save(result: RunResult, results_dir: Path) -> Path:
 
 
 # Files benchlib itself writes beside the runs, which are not runs.
-NOT_RUNS = frozenset({"summary.json", "compare.json"})
+NOT_RUNS = frozenset({"summary.json", "compare.json", "scan.json"})
 
 
 def find_result_files(paths: Iterable[Path]) -> Iterator[Path]:
