@@ -166,19 +166,21 @@ def _summarize(paths: Sequence[Path], out: Path) -> None:
 
     rs = resultset.load(paths)
     scans = scan.analyze(rs)
-    _write(summary.build(rs), scans, out, scans[0] if len(scans) == 1 else None, sys.stdout)
+    s = summary.build(rs)
+    _write(s, scans, out, scans[0] if len(scans) == 1 else None, sys.stdout, table=True)
 
 
 def _write(
     s: summary.Summary, scans: Sequence[scan.ScanResult], out: Path,
-    scan_file: scan.ScanResult | None, stream: TextIO,
+    scan_file: scan.ScanResult | None, stream: TextIO, *, table: bool,
 ) -> None:  # fmt: skip
     from benchlib import report
 
     for skipped in s.skipped:
         print(f"benchlib: warning: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
     written = report.write_outputs(s, out, scans=scans, scan_file=scan_file)
-    print(report.render_table(s), file=stream)
+    if table:  # a scan prints its own table: one line per variant, not the lane report's
+        print(report.render_table(s), file=stream)
     print("wrote " + ", ".join(str(p) for p in written), file=stream)
 
 
@@ -208,10 +210,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
     )  # fmt: skip
     mine = next(x for x in scans if x.strategy == args.strategy)
     stream = sys.stderr if args.json else sys.stdout
-    _write(summary.build(rs), scans, base.results_dir, mine, stream)
+    _write(summary.build(rs), scans, base.results_dir, mine, stream, table=False)
     print(scanreport.render_table(mine), file=stream, end="")
     for m in mine.mismatches:
-        _warn(f"MISMATCH: {m.variant} ended {m.count} tests differently from {m.against}")
+        tests = f"{m.count} test{'s' if m.count != 1 else ''}"
+        _warn(f"MISMATCH: {m.variant} ended {tests} differently from {m.against}")
     if args.json:
         print(scanjson.render(mine), end="")
     return 0 if done.all_completed else 1

@@ -48,7 +48,7 @@ class Point:
 
 @dataclass(frozen=True)
 class Mismatch:
-    """A variant whose tests did not end as the configured variant's did."""
+    """A variant whose tests did not end as the reference's did (serial, else configured)."""
 
     variant: str
     against: str
@@ -281,7 +281,7 @@ def _excluded(p: Point, bad: set[str], memory: Memory) -> str | None:
     if p.left_out:
         return f"runs that did not finish: {', '.join(sorted(set(p.left_out)))}"
     if p.variant in bad:
-        return "its tests did not end as the configured variant's did"
+        return "its tests did not end as the serial variant's (or the configured one's) did"
     if memory.budget_bytes is not None and (p.peak_rss_bytes or 0) > memory.budget_bytes:
         return "its peak RSS is over the memory budget"
     return None
@@ -379,7 +379,9 @@ def _scan(base: str, runs: dict[str, list[Run]], rule: Rule, budget: Budget) -> 
     against = {name: _judge(configured, name, runs) for name in runs if name != configured}
     points = [_point(name, group, full[name], against.get(name)) for name, group in runs.items()]
     points.sort(key=lambda p: (p.labels, p.workers, p.dist or ""))
-    found = (_mismatch(name, runs[name], configured, runs[configured]) for name in against)
+    # What "the same results" means: the serial variant's outcomes, no worker can disturb them.
+    reference = serial if (serial := variant_name(base, 0, None, ())) in runs else configured
+    found = (_mismatch(n, runs[n], reference, runs[reference]) for n in runs if n != reference)
     mismatches = tuple(m for m in found if m is not None)
     floor = next(iter(against.values())).noise_floor if against else 0.0
     memory = _memory(points, machine.memory_bytes if budget == "auto" else budget)

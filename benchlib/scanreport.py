@@ -84,6 +84,8 @@ def fit_words(c: Curve) -> str:
     f = c.fit
     best = f.best_workers
     lowest = f" It is lowest near {best:.1f} workers." if best is not None else ""
+    if len(f.residuals) == 3:  # three counts, three parameters: the curve meets every mean
+        lowest += " With three worker counts it passes through their means: misfit cannot show."
     return (
         f"wall(n) = {f.serial_s:.3f}{_se(f.serial_se_s)} + {f.parallel_s:.3f}"
         f"{_se(f.parallel_se_s)} / n + {f.per_worker_s:.3f}{_se(f.per_worker_se_s)} "
@@ -250,7 +252,7 @@ def render_table(s: ScanResult) -> str:
         against = _against(p.vs_configured)
         lines.append(f"  {p.variant.ljust(width)}  {wall:>8}  {p.runs:>2} runs  {against}")
     lines += [
-        f"MISMATCH: {m.variant} ended {m.count} tests differently from {m.against}"
+        f"MISMATCH: {m.variant} ended {m.count} test(s) differently from {m.against}"
         for m in s.mismatches
     ]
     for c in s.curves:
