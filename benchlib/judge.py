@@ -138,7 +138,20 @@ def _estimate(
     machines_differ: bool,
     note: str | None,
 ) -> Judgement:
-    base, current = [r.wall_s for r in b], [r.wall_s for r in a]
+    walls = [r.wall_s for r in b], [r.wall_s for r in a]
+    return judge_walls(before, after, *walls, machines_differ=machines_differ, note=note)
+
+
+def judge_walls(
+    before: str,
+    after: str,
+    base: Sequence[float],
+    current: Sequence[float],
+    *,
+    machines_differ: bool = False,
+    note: str | None = None,
+) -> Judgement:
+    """Judge wall times of runs that count, already known to be comparable (see judge)."""
     # Differences smaller than the baseline's own A/A spread are not called significant.
     floor = stats.noise_floor(base)
     est = stats.compare_ratio(base, current, noise_floor=floor)

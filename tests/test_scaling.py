@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from fractions import Fraction
 
 import pytest
 
@@ -100,3 +101,31 @@ def test_median_interval_covers_as_promised() -> None:
 
 def test_one_run_has_no_median_interval() -> None:
     assert scaling.median_interval([3.0]) is None
+
+
+def test_standard_errors_match_an_exact_computation() -> None:
+    # s^2 (X'X)^-1 with s^2 = residual sum of squares / (runs - 3), in exact fractions.
+    points = [(1, 3.9), (2, 2.3), (3, 1.9), (4, 1.9), (6, 2.2), (8, 2.5)]
+    fit = scaling.fit(points)
+    assert fit is not None
+    rows = [[Fraction(1), Fraction(1, n), Fraction(n)] for n, _ in points]
+    xtx = [[sum(r[i] * r[j] for r in rows) for j in range(3)] for i in range(3)]
+    inverse = _invert(xtx)
+    ss = sum((w - fit.wall_s(n)) ** 2 for n, w in points)
+    s2 = ss / (len(points) - 3)
+    expected = [math.sqrt(s2 * float(inverse[i][i])) for i in range(3)]
+    found = [fit.serial_se_s, fit.parallel_se_s, fit.per_worker_se_s]
+    assert found == pytest.approx(expected, rel=1e-9)
+
+
+def _invert(m: list[list[Fraction]]) -> list[list[Fraction]]:
+    n = len(m)
+    a = [[*row, *(Fraction(int(i == j)) for j in range(n))] for i, row in enumerate(m)]
+    for c in range(n):
+        p = next(r for r in range(c, n) if a[r][c] != 0)
+        a[c], a[p] = a[p], a[c]
+        a[c] = [v / a[c][c] for v in a[c]]
+        for r in range(n):
+            if r != c:
+                a[r] = [v - a[r][c] * w for v, w in zip(a[r], a[c], strict=True)]
+    return [row[n:] for row in a]
