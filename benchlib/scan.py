@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from benchlib import judge, scaling, simulate, timeline
+from benchlib import consistency, judge, scaling, simulate, timeline
+from benchlib.consistency import Mismatch
 from benchlib.judge import Judgement
 from benchlib.results import ResultError, RunResult
 from benchlib.resultset import ResultSet, Run
@@ -25,7 +26,6 @@ from benchlib.schedulers import MODELLED
 from benchlib.simulate import Costs, Prediction
 
 Rule = Literal["fewest-within-noise", "fastest"]
-MISMATCH_EXAMPLES = 5
 
 
 @dataclass(frozen=True)
@@ -44,16 +44,6 @@ class Point:
     peak_rss_bytes: int | None  # worst run; summed over the tree
     efficiency: float | None  # median of timeline.bound / wall over its runs
     vs_configured: Judgement | None  # None for the configured variant itself
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    """A variant whose tests did not end as the reference's did (serial, else configured)."""
-
-    variant: str
-    against: str
-    count: int  # tests whose outcomes differ, or that ran on one side only
-    examples: tuple[tuple[str, str, str], ...]  # (node id, outcomes here, outcomes there)
 
 
 @dataclass(frozen=True)
@@ -96,6 +86,7 @@ class Simulation:
     labels: str  # the other axes' values ("" as configured)
     costs: Costs
     cpu_fraction: float
+    effective_cpus: float  # the CPUs the runs effectively had (the machine was shared)
     validation: tuple[Prediction, ...]
     median_error: float | None  # over the held-out measured points
     predicted: tuple[Prediction, ...]
@@ -201,37 +192,6 @@ def _point(name: str, runs: list[Run], full: list[RunResult], against: Judgement
         efficiency=_efficiency([r for r in full if judge.counts(r)]),
         vs_configured=against,
     )
-
-
-def _outcomes(runs: Sequence[Run]) -> dict[str, frozenset[str]]:
-    """Return each test's outcomes over the runs that count; a test missing from one: not run."""
-    counted = [r for r in runs if judge.counts(r.result)]
-    seen: dict[str, set[str]] = {}
-    for run in counted:
-        problems = {t.nodeid: t.outcome for t in run.problems}
-        for nodeid in run.nodeids | problems.keys():
-            seen.setdefault(nodeid, set()).add(problems.get(nodeid, "passed"))
-    for nodeid, outcomes in seen.items():
-        if any(nodeid not in run.nodeids for run in counted):
-            outcomes.add("not run")
-    return {k: frozenset(v) for k, v in seen.items()}
-
-
-def _mismatch(name: str, runs: list[Run], against: str, base: list[Run]) -> Mismatch | None:
-    here, there = _outcomes(runs), _outcomes(base)
-    if not here or not there:
-        return None
-    none = frozenset({"not run"})
-    differ = sorted(
-        k for k in here.keys() | there.keys() if here.get(k, none) != there.get(k, none)
-    )
-    if not differ:
-        return None
-    examples = tuple(
-        (k, ", ".join(sorted(here.get(k, none))), ", ".join(sorted(there.get(k, none))))
-        for k in differ[:MISMATCH_EXAMPLES]
-    )
-    return Mismatch(name, against, len(differ), examples)
 
 
 # --- curve, memory, choice ----------------------------------------------------------------
@@ -354,7 +314,11 @@ def _simulation(
             f"no simulation{f' with {labels}' if labels else ''}: the simulator needs timed "
             f"serial runs ({serial_name}) and xdist runs with the same other axes"
         )
-    return Simulation(labels, *found)
+    model, validation, predicted = found
+    error = simulate.median_error(validation)
+    return Simulation(
+        labels, model.costs, model.cpu_fraction, model.cpus, validation, error, predicted
+    )
 
 
 # --- the scan -----------------------------------------------------------------------------
@@ -381,7 +345,9 @@ def _scan(base: str, runs: dict[str, list[Run]], rule: Rule, budget: Budget) -> 
     points.sort(key=lambda p: (p.labels, p.workers, p.dist or ""))
     # What "the same results" means: the serial variant's outcomes, no worker can disturb them.
     reference = serial if (serial := variant_name(base, 0, None, ())) in runs else configured
-    found = (_mismatch(n, runs[n], reference, runs[reference]) for n in runs if n != reference)
+    found = (
+        consistency.mismatch(n, runs[n], reference, runs[reference]) for n in runs if n != reference
+    )
     mismatches = tuple(m for m in found if m is not None)
     floor = next(iter(against.values())).noise_floor if against else 0.0
     memory = _memory(points, machine.memory_bytes if budget == "auto" else budget)

@@ -125,6 +125,7 @@ def _prediction_json(labels: str, p: Prediction) -> dict[str, Any]:
         "dist": p.dist,
         "axes": labels,
         "cpus": p.cpus,
+        "on_this_machine": p.on_this_machine,
         "wall_s": p.wall_s,
         "measured_s": p.measured_s,
         "calibration": p.calibration,
@@ -139,6 +140,7 @@ def _validation_json(s: Simulation) -> dict[str, Any]:
         "points": [{**_prediction_json(s.labels, p), "error": p.error} for p in s.validation],
         "costs": dataclasses.asdict(s.costs),
         "cpu_fraction": s.cpu_fraction,
+        "effective_cpus": s.effective_cpus,
     }
 
 

@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 
 from benchlib.judge import Judgement
 from benchlib.scan import Choice, Curve, Point, ScanResult, Simulation, TimeSplit
-from benchlib.simulate import Prediction
 from benchlib.wording import RSS_NOTE, cell, code, mib, seconds, text, verdict_words
 
 # --- words shared by Markdown and the terminal ----------------------------------------------
@@ -194,25 +193,24 @@ def _simulation_lines(sim: Simulation, cpus: int) -> list[str]:
             f"| {p.workers or 'serial'} | {p.dist or '-'} | prediction {seconds(p.wall_s)} "
             f"| {seconds(p.measured_s or 0.0)} | {err}{mark} |"
         )
-    lines += ["", *_predicted_table(sim.predicted, cpus)]
+    lines += ["", *_predicted_table(sim, cpus)]
     return lines
 
 
-def _predicted_table(predicted: Sequence[Prediction], cpus: int) -> list[str]:
+def _predicted_table(sim: Simulation, cpus: int) -> list[str]:
     rows = [
-        f"Predicted, not measured: on this machine ({cpus} CPUs), and on a machine with as "
-        "many CPUs (like these) as workers:",
+        f"Predicted, not measured: on this machine as it was during the runs (its {cpus} CPUs "
+        f"worked like {sim.effective_cpus:.2f}, the rest taken by other load), and on an idle "
+        "machine with as many CPUs like these as workers:",
         "",
-        f"| Workers | --dist | Prediction on {cpus} CPUs | Prediction on n CPUs |",
+        "| Workers | --dist | Prediction on this machine | Prediction on n idle CPUs |",
         "|---:|---|---:|---:|",
     ]
-    by_point: dict[tuple[int, str | None], dict[int, float]] = {}
-    for p in predicted:
-        by_point.setdefault((p.workers, p.dist), {})[p.cpus] = p.wall_s
-    for (n, dist), walls in by_point.items():
-        here = seconds(walls[cpus]) if cpus in walls else "measured above"
-        there = seconds(walls[n]) if n in walls else here
-        rows.append(f"| {n} | {dist or '-'} | {here} | {there} |")
+    here = {(p.workers, p.dist): p.wall_s for p in sim.predicted if p.on_this_machine}
+    for p in (p for p in sim.predicted if not p.on_this_machine):
+        mine = here.get((p.workers, p.dist))
+        shown = seconds(mine) if mine is not None else "measured above"
+        rows.append(f"| {p.workers} | {p.dist or '-'} | {shown} | {seconds(p.wall_s)} |")
     return rows
 
 

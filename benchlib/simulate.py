@@ -13,20 +13,19 @@ controller's shutdown, and pytest's own time per test. A simulation then plays o
 Every step is a job on a processor-sharing machine of ``cpus`` CPUs: a job of CPU share f is
 slowed by contention only in its CPU part, 1 - f + f * g, where g = max(1, summed shares /
 cpus). Sleeping tests (f ~ 0) overlap freely, CPU-bound ones share the CPUs, and boot and
-shutdown (all CPU) queue behind each other when there are more workers than CPUs.
+shutdown (all CPU) queue behind each other when there are more workers than CPUs. On a shared
+machine the CPUs the runs had are fewer than the usable ones: that one number is fitted.
 
-The schedulers follow pytest-xdist 3.x (``xdist/scheduler/``): ``load`` sends initial chunks of
-a quarter of each worker's share and refills below a low watermark; ``worksteal`` splits the
-collection in equal contiguous blocks and steals half of the longest queue; ``loadscope``,
-``loadfile`` and ``loadgroup`` hand out whole groups (``timeline.group_of``), largest first,
-one more when a worker has two tests or fewer left. Not modelled: module- and class-scoped
-fixtures set up again on each worker that runs a part of the module, and the controller's own
-CPU per test report. Every number out of this module is a prediction, and says so.
+The schedulers are ``schedulers``' models of xdist's own. Not modelled: module- and
+class-scoped fixtures set up again on each worker that runs part of the module, and the
+controller's CPU per test report. Every number out of this module is a prediction.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -62,7 +61,8 @@ class Model:
     tests: tuple[tuple[str, float], ...]  # (node id, duration_s) in collection order
     cpu_fraction: float  # of the tests' own time, 0 (all waiting) .. 1 (all CPU)
     costs: Costs
-    cpus: int  # usable CPUs of the machine measured
+    cpus: float  # CPUs the runs effectively had: the usable ones less the machine's other load
+    usable_cpus: int  # the machine's usable CPUs
     calibration_workers: tuple[int, ...]  # the xdist worker counts the costs were taken from
 
 
@@ -72,10 +72,11 @@ class Prediction:
 
     workers: int
     dist: str | None  # None when serial
-    cpus: int
+    cpus: float
     wall_s: float
     measured_s: float | None = None
     calibration: bool = False  # this point's runs gave the fixed costs: not a fair test
+    on_this_machine: bool = True  # False: an idle machine with `cpus` CPUs like these
 
     @property
     def error(self) -> float | None:
@@ -185,7 +186,32 @@ def calibrate(
         serial_per_test_s=_median([p.per_test_s for p in s]),
     )
     counts = tuple(sorted({p.workers for p in x}))
-    return Model(tests, _median([p.share for p in s]), costs, cpus, counts)
+    model = Model(tests, _median([p.share for p in s]), costs, cpus, cpus, counts)
+    return dataclasses.replace(model, cpus=_effective_cpus(model, parallel))
+
+
+# The effective CPUs are searched on this grid, as a share of the usable ones.
+_SHARES = tuple(k / 40 for k in range(4, 41))
+
+
+def _effective_cpus(model: Model, parallel: Sequence[RunResult]) -> float:
+    """Return the CPU count that best explains the xdist runs the model was built from.
+
+    On a shared machine other processes take part of the CPUs: boot and shutdown, CPU-bound,
+    then take longer than the usable CPUs would allow. One number, fitted on the runs given
+    (least squares of log wall times), absorbs that; a point left out of them never informs it.
+    """
+    walls: dict[tuple[int, str | None], list[float]] = {}
+    for r in parallel:
+        walls.setdefault(_key(r), []).append(r.wall_s)
+    points = [(k, statistics.median(v)) for k, v in walls.items() if k[1] in MODELLED]
+
+    def misfit(cpus: float) -> float:
+        return sum(
+            math.log(predict(model, n, dist, cpus).wall_s / wall) ** 2 for (n, dist), wall in points
+        )
+
+    return min((share * model.usable_cpus for share in _SHARES), key=misfit)
 
 
 # --- the processor-sharing machine --------------------------------------------------------
@@ -201,8 +227,8 @@ class _Job:
 class _Machine:
     """Jobs progress together; contention slows only their CPU part."""
 
-    def __init__(self, cpus: int) -> None:
-        self.cpus = max(cpus, 1)
+    def __init__(self, cpus: float) -> None:
+        self.cpus = max(cpus, 0.1)
         self.now_s = 0.0
         self.jobs: dict[int, _Job] = {}
         self.next_id = 0
@@ -229,21 +255,14 @@ class _Machine:
 
 
 def _serial_wall(model: Model) -> float:
-    c = model.costs
-    busy = sum(d for _, d in model.tests)
-    return (
-        c.serial_startup_s
-        + c.serial_collection_s
-        + busy
-        + len(model.tests) * (c.serial_per_test_s)
-        + c.end_s
-    )
+    c, busy = model.costs, sum(d + model.costs.serial_per_test_s for _, d in model.tests)
+    return c.serial_startup_s + c.serial_collection_s + busy + c.end_s
 
 
 class _Run:
     """One simulated xdist run: a machine, a scheduler, and the flow between their events."""
 
-    def __init__(self, model: Model, workers: int, dist: str, cpus: int) -> None:
+    def __init__(self, model: Model, workers: int, dist: str, cpus: float) -> None:
         self.model, self.workers = model, workers
         self.machine = _Machine(cpus)
         self.sched = scheduler(dist, [n for n, _ in model.tests], workers)
@@ -299,7 +318,7 @@ class _Run:
             self.machine.add(self.model.costs.end_s, 1.0, lambda: None)
 
 
-def predict(model: Model, workers: int, dist: str | None, cpus: int | None = None) -> Prediction:
+def predict(model: Model, workers: int, dist: str | None, cpus: float | None = None) -> Prediction:
     """Simulate one run: serial when workers is 0, else xdist with this --dist mode."""
     on = cpus or model.cpus
     if workers == 0:
@@ -353,23 +372,26 @@ def median_error(predictions: Sequence[Prediction], *, held_out: bool = True) ->
 
 def study(
     serial: Sequence[RunResult], parallel: Sequence[RunResult], cpus: int
-) -> tuple[Costs, float, tuple[Prediction, ...], float | None, tuple[Prediction, ...]] | None:
-    """Return a series' costs, CPU share, validation, its median error and the predictions.
+) -> tuple[Model, tuple[Prediction, ...], tuple[Prediction, ...]] | None:
+    """Return a series' model, its validation and its predictions; None without a model.
 
-    Predicted: PREDICT_COUNTS for each --dist mode measured, on this machine (where not
-    measured) and on a machine with as many CPUs as workers. None when no model can be built.
+    Predicted: PREDICT_COUNTS for each --dist mode measured, on this machine as it was during
+    the runs (where not measured), and on an idle machine with as many CPUs as workers.
     """
     model = calibrate(serial, parallel, cpus)
     if model is None:
         return None
     validation = validate(serial, parallel, cpus)
     measured = {(p.workers, p.dist) for p in validation}
-    dists = dict.fromkeys(_key(r)[1] for r in parallel)
-    predicted = tuple(
-        predict(model, n, dist, on)
-        for dist in dists
+    here = [
+        predict(model, n, dist)
+        for dist in dict.fromkeys(_key(r)[1] for r in parallel)
         for n in PREDICT_COUNTS
-        for on in dict.fromkeys((cpus, n))
-        if on != cpus or (n, dist) not in measured
-    )
-    return model.costs, model.cpu_fraction, validation, median_error(validation), predicted
+        if (n, dist) not in measured
+    ]
+    ideal = [
+        dataclasses.replace(predict(model, n, dist, n), on_this_machine=False)
+        for dist in dict.fromkeys(_key(r)[1] for r in parallel)
+        for n in PREDICT_COUNTS
+    ]
+    return model, validation, (*here, *ideal)

@@ -170,7 +170,7 @@ def model(
     durations: list[float], share: float, costs: simulate.Costs = NO_COSTS, files: int = 4
 ) -> simulate.Model:
     tests = tuple((f"tests/test_{i % files}.py::t{i}", d) for i, d in enumerate(durations))
-    return simulate.Model(tests, share, costs, cpus=2, calibration_workers=(2,))
+    return simulate.Model(tests, share, costs, cpus=2, usable_cpus=2, calibration_workers=(2,))
 
 
 def test_sleeping_tests_overlap_beyond_the_cpus() -> None:
@@ -262,6 +262,7 @@ def test_calibration_reads_the_timeline() -> None:
     assert m.costs.worker_boot_s == pytest.approx(0.2)  # start to collected, less the spawn
     assert m.cpu_fraction == pytest.approx(0.0, abs=0.01)  # 0.4 s of CPU is all outside tests
     assert m.calibration_workers == (2,)
+    assert 0 < m.cpus <= 2  # fitted: the CPUs the runs effectively had
 
 
 def test_validation_leaves_each_worker_count_out() -> None:
@@ -272,3 +273,15 @@ def test_validation_leaves_each_worker_count_out() -> None:
     only = simulate.validate(serial, parallel[:1], cpus=2)
     assert {(p.workers, p.calibration) for p in only} == {(0, True), (2, True)}
     assert simulate.median_error(only) is None  # nothing was held out
+
+
+def test_a_shared_machine_is_fitted_as_fewer_cpus() -> None:
+    serial = [serial_run(2.45, TESTS)]
+    quiet = simulate.calibrate(serial, [xdist_run(2, 1.9, TESTS), xdist_run(8, 2.2, TESTS)], 2)
+    busy = simulate.calibrate(serial, [xdist_run(2, 1.9, TESTS), xdist_run(8, 4.5, TESTS)], 2)
+    assert quiet is not None
+    assert busy is not None
+    assert busy.cpus < quiet.cpus <= 2
+    # The fitted machine explains the slow run better than the idle one would.
+    slow = simulate.predict(busy, 8, "load").wall_s
+    assert abs(slow - 4.5) < abs(simulate.predict(busy, 8, "load", cpus=2).wall_s - 4.5)
