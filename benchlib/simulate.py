@@ -159,19 +159,21 @@ def calibrate(
 ) -> Model | None:
     """Build a model from serial runs and xdist runs (any worker counts); None if untimed.
 
-    Wall-time parts are taken from the runs that had no more workers than CPUs (uncontended)
-    when there are any, each as the median over runs: one disturbed run moves nothing.
+    Wall-time parts are taken from the runs with the fewest workers (the least contended),
+    each as the median over runs: one disturbed run moves nothing. The CPUs are then fitted.
     """
     s = [p for p in map(_serial_parts, serial) if p is not None]
     x = [p for p in map(_parallel_parts, parallel) if p is not None]
     tests = _tests(serial)
     if not s or not x or not tests:
         return None
-    calm = [p for p in x if p.workers <= cpus] or x
+    # The fewest workers are the least contended: their costs are the nearest to CPU time.
+    calm = [p for p in x if p.workers == min(q.workers for q in x)]
+    spawns = [p.spawn_s for p in x if p.spawn_s is not None]
     serial_end = _median([p.end_s for p in s])
     boot = _median([p.boot_s for p in calm])
     # Starting worker i+1 waits for worker i's interpreter: that part of its boot is serial.
-    spawn = min(_median([p.spawn_s for p in calm if p.spawn_s is not None], boot / 2), boot)
+    spawn = min(_median(spawns, boot / 2), boot)
     # The controller ends as serial pytest does; the rest of an xdist shutdown is the workers'.
     end = max(_median([p.shutdown_s for p in calm]) - serial_end, 0.0)
     costs = Costs(
