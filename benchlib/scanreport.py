@@ -108,7 +108,9 @@ def _scan_section(s: ScanResult) -> str:
         f"## Scaling: {code(s.strategy)} over workers and --dist modes",
         "",
         f"Machine: {s.cpus} usable CPUs. The strategy as configured is "
-        f"{code(s.configured)}; every verdict below is against it.",
+        f"{code(s.configured)}; every verdict below is against it. The lane recommendations "
+        "at the end of this report apply their own rule (the fastest significant gain over the "
+        "baseline); this section's rule is stated with its choice.",
         *_mismatch_lines(s),
         "",
         *_points_table(s.points),

@@ -161,7 +161,7 @@ def _keep_evidence(r: Recommendation) -> str:
     """Say what keeping the baseline rests on: the closest lane's verdict, the hangs."""
     parts = []
     if r.closest is not None:
-        parts.append(f"the fastest lane, {code(r.closest.after)}, is {verdict_words(r.closest)}")
+        parts.append(f"the closest lane, {code(r.closest.after)}: {verdict_words(r.closest)}")
     for h in r.hangs:
         why = f" ({text(h.message)})" if h.message else ""
         parts.append(f"{code(h.strategy)} hung: {h.runs} of {h.runs_total} runs timed out{why}")

@@ -67,7 +67,7 @@ def test_keeping_the_baseline_on_single_runs_says_how_many_runs_would_settle_it(
     _, found = advise([f.result("serial-full", wall_s=300.0)], gate)
     said = words(found, "gate")
     assert said.startswith("No lane is significantly faster than `serial-full`, so keep it")
-    assert "the fastest lane, `gate`, is 1.78× faster on a single run each" in said
+    assert "the closest lane, `gate`: 1.78× faster on a single run each" in said
     assert "4 runs a side would settle it" in said
 
 
