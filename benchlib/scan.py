@@ -308,17 +308,38 @@ def _simulation(
     serial = [r for r in full.get(serial_name, []) if judge.counts(r)]
     plain = [p for p in points if p.workers and p.labels == labels and p.dist in MODELLED]
     parallel = [r for p in plain for r in full[p.variant] if judge.counts(r)]
-    found = simulate.study(serial, parallel, cpus)
-    if found is None:
+    model = simulate.calibrate(serial, parallel, cpus)
+    if model is None:
         return (
             f"no simulation{f' with {labels}' if labels else ''}: the simulator needs timed "
             f"serial runs ({serial_name}) and xdist runs with the same other axes"
         )
-    model, validation, predicted = found
+    validation = simulate.validate(serial, parallel, cpus)
     error = simulate.median_error(validation)
     return Simulation(
-        labels, model.costs, model.cpu_fraction, model.cpus, validation, error, predicted
-    )
+        labels, model.costs, model.cpu_fraction, model.cpus, validation, error,
+        _predicted(model, {p.dist for p in plain}, validation),
+    )  # fmt: skip
+
+
+def _predicted(
+    model: simulate.Model, dists: set[str | None], validation: Sequence[Prediction]
+) -> tuple[Prediction, ...]:
+    """Predict PREDICT_COUNTS on this machine as it was (where not measured), and on an idle
+    machine with as many CPUs as workers."""
+    measured = {(p.workers, p.dist) for p in validation}
+    here = [
+        simulate.predict(model, n, dist)
+        for dist in sorted(d for d in dists if d)
+        for n in simulate.PREDICT_COUNTS
+        if (n, dist) not in measured
+    ]
+    ideal = [
+        dataclasses.replace(simulate.predict(model, n, dist, n), on_this_machine=False)
+        for dist in sorted(d for d in dists if d)
+        for n in simulate.PREDICT_COUNTS
+    ]
+    return (*here, *ideal)
 
 
 # --- the scan -----------------------------------------------------------------------------

@@ -188,8 +188,8 @@ def calibrate(
         serial_per_test_s=_median([p.per_test_s for p in s]),
     )
     counts = tuple(sorted({p.workers for p in x}))
-    model = Model(tests, _median([p.share for p in s]), costs, cpus, cpus, counts)
-    return dataclasses.replace(model, cpus=_effective_cpus(model, parallel))
+    raw = Model(tests, _median([p.share for p in s]), costs, cpus, cpus, counts)
+    return _at(raw, _effective_cpus(raw, parallel))
 
 
 # The effective CPUs are searched on this grid, as a share of the usable ones.
@@ -205,15 +205,32 @@ def _effective_cpus(model: Model, parallel: Sequence[RunResult]) -> float:
     """
     walls: dict[tuple[int, str | None], list[float]] = {}
     for r in parallel:
-        walls.setdefault(_key(r), []).append(r.wall_s)
+        walls.setdefault(key(r), []).append(r.wall_s)
     points = [(k, statistics.median(v)) for k, v in walls.items() if k[1] in MODELLED]
 
     def misfit(cpus: float) -> float:
-        return sum(
-            math.log(predict(model, n, dist, cpus).wall_s / wall) ** 2 for (n, dist), wall in points
-        )
+        at = _at(model, cpus)
+        return sum(math.log(predict(at, n, dist).wall_s / wall) ** 2 for (n, dist), wall in points)
 
     return min((share * model.usable_cpus for share in _SHARES), key=misfit)
+
+
+def _at(raw: Model, cpus: float) -> Model:
+    """Return the model on `cpus` effective CPUs, its measured costs turned into work.
+
+    A cost measured while k processes were busy took max(1, k / cpus) times its work: serial
+    costs and the tests' CPU part had one process busy, the workers' costs as many as the
+    fewest workers measured. Without this, fewer CPUs would slow what was measured slow twice.
+    """
+    one, few = max(1.0, 1.0 / cpus), max(1.0, raw.calibration_workers[0] / cpus)
+    c, f = raw.costs, raw.cpu_fraction
+    costs = Costs(
+        c.startup_s / one, c.serial_startup_s / one, c.spawn_s / few, c.worker_boot_s / few,
+        c.worker_end_s / few, c.end_s / one, c.per_test_s / few, c.serial_collection_s / one,
+        c.serial_per_test_s / one,
+    )  # fmt: skip
+    tests = tuple((n, d * (1 - f) + d * f / one) for n, d in raw.tests)
+    return dataclasses.replace(raw, tests=tests, costs=costs, cpus=cpus)
 
 
 # --- the processor-sharing machine --------------------------------------------------------
@@ -256,9 +273,12 @@ class _Machine:
 # --- one simulated run --------------------------------------------------------------------
 
 
-def _serial_wall(model: Model) -> float:
-    c, busy = model.costs, sum(d + model.costs.serial_per_test_s for _, d in model.tests)
-    return c.serial_startup_s + c.serial_collection_s + busy + c.end_s
+def _serial_wall(model: Model, cpus: float) -> float:
+    """Return serial pytest's wall: one process, slowed only when it has less than a CPU."""
+    c, g, f = model.costs, max(1.0, 1.0 / cpus), model.cpu_fraction
+    fixed = c.serial_startup_s + c.serial_collection_s + c.end_s
+    fixed += len(model.tests) * c.serial_per_test_s
+    return fixed * g + sum(d * (1 - f) + d * f * g for _, d in model.tests)
 
 
 class _Run:
@@ -324,12 +344,12 @@ def predict(model: Model, workers: int, dist: str | None, cpus: float | None = N
     """Simulate one run: serial when workers is 0, else xdist with this --dist mode."""
     on = cpus or model.cpus
     if workers == 0:
-        return Prediction(0, None, on, _serial_wall(model))
+        return Prediction(0, None, on, _serial_wall(model, on))
     wall = _Run(model, workers, dist or "load", on).wall_s()
     return Prediction(workers, dist or "load", on, wall)
 
 
-def _key(r: RunResult) -> tuple[int, str | None]:
+def key(r: RunResult) -> tuple[int, str | None]:
     workers = r.strategy.workers
     return workers, (r.strategy.dist or "load") if workers else None
 
@@ -346,7 +366,7 @@ def validate(
     """
     groups: dict[tuple[int, str | None], list[float]] = {}
     for r in (*serial, *parallel):
-        groups.setdefault(_key(r), []).append(r.wall_s)
+        groups.setdefault(key(r), []).append(r.wall_s)
     found = []
     for (workers, dist), walls in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
         if dist is not None and dist not in MODELLED:
@@ -370,30 +390,3 @@ def median_error(predictions: Sequence[Prediction], *, held_out: bool = True) ->
         if p.error is not None and not (held_out and p.calibration)
     ]
     return statistics.median(errors) if errors else None
-
-
-def study(
-    serial: Sequence[RunResult], parallel: Sequence[RunResult], cpus: int
-) -> tuple[Model, tuple[Prediction, ...], tuple[Prediction, ...]] | None:
-    """Return a series' model, its validation and its predictions; None without a model.
-
-    Predicted: PREDICT_COUNTS for each --dist mode measured, on this machine as it was during
-    the runs (where not measured), and on an idle machine with as many CPUs as workers.
-    """
-    model = calibrate(serial, parallel, cpus)
-    if model is None:
-        return None
-    validation = validate(serial, parallel, cpus)
-    measured = {(p.workers, p.dist) for p in validation}
-    here = [
-        predict(model, n, dist)
-        for dist in dict.fromkeys(_key(r)[1] for r in parallel)
-        for n in PREDICT_COUNTS
-        if (n, dist) not in measured
-    ]
-    ideal = [
-        dataclasses.replace(predict(model, n, dist, n), on_this_machine=False)
-        for dist in dict.fromkeys(_key(r)[1] for r in parallel)
-        for n in PREDICT_COUNTS
-    ]
-    return model, validation, (*here, *ideal)

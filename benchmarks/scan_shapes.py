@@ -5,11 +5,13 @@
 For each fixture suite (tests/suites/scan_*: CPU-bound tests, sleeping I/O-bound tests, a few
 hundred near-empty tests), copied into a temporary folder:
 
-1. ``benchlib scan gate --repeat N`` gives a recommendation and the simulator's median error on
-   the measured points it did not see.
-2. A second, independent scan of the same variants (its own results folder, the same repeats)
-   stands in for the exhaustive truth: its best median is the best there is. The first scan's
-   recommended variant must have a median there within 10% of that best.
+1. ``benchlib scan gate --repeat 2N`` runs every variant, round-robin.
+2. The rounds are split in two interleaved halves (odd and even rounds), so that the machine's
+   other load, which moves by the minute on a shared machine, falls on both alike: the first
+   half is "the scan" (N runs a variant: its recommendation), the second the exhaustive scan of
+   the same variants (N runs each: the best median there is). The recommended variant's median
+   in the second half must be within 10% of that best.
+3. The simulator's median error on the measured points it did not see, from all the runs.
 
 Then on the I/O-bound suite, ``--repeat auto --budget 120``: did it stop within its budget, and
 did it reach the interval width? The end-to-end time of the first I/O scan is split into the
@@ -27,6 +29,10 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from benchlib.results import load_all
+from benchlib.resultset import from_results
+from benchlib.scan import ScanResult, analyze
 
 SUITES = Path(__file__).resolve().parent.parent / "tests" / "suites"
 WORKERS = {"scan_cpu": "0,1,2,4", "scan_io": "0..8", "scan_tiny": "0,1,2,4"}
@@ -47,34 +53,46 @@ def scan(target: Path, results: Path, *args: str) -> tuple[dict[str, Any], float
     return json.loads(done.stdout), took
 
 
-def medians(data: dict[str, Any]) -> dict[str, float]:
-    return {p["variant"]: p["wall_s_median"] for p in data["points"] if p["wall_s_median"]}
+def halves(results: Path) -> tuple[ScanResult, ScanResult]:
+    """Return the scan of the even rounds and the scan of the odd rounds."""
+    loaded = [r for r in load_all([results]).results if r.strategy.name.startswith("gate@")]
+    first, second = (
+        analyze(from_results([r for r in loaded if r.round % 2 == parity]))[0] for parity in (0, 1)
+    )
+    return first, second
+
+
+def medians(found: ScanResult) -> dict[str, float]:
+    return {p.variant: p.wall_s_median for p in found.points if p.wall_s_median is not None}
 
 
 def check_suite(name: str, repeat: int, tmp: Path) -> list[str]:
     target = tmp / name
     shutil.copytree(SUITES / name, target)
-    axes = ["--workers", WORKERS[name], "--repeat", str(repeat)]
+    axes = ["--workers", WORKERS[name], "--repeat", str(2 * repeat)]
     axes += ["--dist", DISTS[name]] if name in DISTS else []
-    first, took = scan(target, tmp / f"{name}-scan", *axes)
-    truth, _ = scan(target, tmp / f"{name}-exhaustive", *axes)
-    rec = first["recommended"]
+    data, took = scan(target, tmp / f"{name}-scan", *axes)
+    first, truth = halves(tmp / f"{name}-scan")
+    assert first.recommended is not None
+    rec = first.recommended
     best_name, best = min(medians(truth).items(), key=lambda kv: kv[1])
-    there = medians(truth)[rec["variant"]]
-    error = first["median_error"]
-    print(f"\n== {name}: {len(first['points'])} variants x {repeat} runs, {took:.0f} s")
-    for p in first["points"]:
+    there = medians(truth)[rec.point.variant]
+    print(f"\n== {name}: {len(data['points'])} variants x {2 * repeat} runs, {took:.0f} s")
+    for p in data["points"]:
         print(
-            f"  {p['variant']:<22} {p['wall_s_median']:6.2f} s  "
-            f"({p['ci_low']:.2f}-{p['ci_high']:.2f}, {p['ci_coverage']:.1%})  "
-            f"exhaustive {medians(truth)[p['variant']]:6.2f} s"
+            f"  {p['variant']:<22} {p['wall_s_median']:6.2f} s "
+            f"({p['ci_low']:.2f}-{p['ci_high']:.2f}, {p['ci_coverage']:.1%})  halves "
+            f"{medians(first)[p['variant']]:.2f} / {medians(truth)[p['variant']]:.2f} s"
         )
-    print(f"  recommended {rec['variant']} ({rec['rule']}): {rec['wall_s']:.2f} s; speed-up "
-          f"over configured {rec['speedup'] or 1:.2f} [{rec['speedup_ci_low']}, "
-          f"{rec['speedup_ci_high']}] {rec['verdict']}")  # fmt: skip
-    print(f"  exhaustive best {best_name} {best:.2f} s; recommended there {there:.2f} s "
-          f"({there / best - 1:+.1%})")  # fmt: skip
-    for v in first["validation"]:
+    full = data["recommended"]
+    print(f"  all runs: recommended {full['variant']} ({full['rule']}) {full['wall_s']:.2f} s; "
+          f"against configured {full['speedup'] or 1:.2f}x [{full['speedup_ci_low']}, "
+          f"{full['speedup_ci_high']}] {full['verdict']}")  # fmt: skip
+    off = there / best - 1
+    print(f"  first half recommends {rec.point.variant} ({rec.rule}); second half: best "
+          f"{best_name} {best:.2f} s, recommended {there:.2f} s ({off:+.1%})")  # fmt: skip
+    error = data["median_error"]
+    for v in data["validation"]:
         shown = ", ".join(
             f"n{p['workers']}{'-' + p['dist'] if p['dist'] else ''} "
             f"{p['wall_s']:.2f}/{p['measured_s']:.2f} ({p['error']:+.0%})"
@@ -83,8 +101,8 @@ def check_suite(name: str, repeat: int, tmp: Path) -> list[str]:
         )
         print(f"  simulator (effective CPUs {v['effective_cpus']:.2f}): {shown}")
     print(f"  simulator median error on held-out points: {error:.1%}" if error is not None else "")
-    if first["fit"]:
-        f = first["fit"]
+    if data["fit"]:
+        f = data["fit"]
         print(
             f"  fit --dist {f['dist']}: {f['serial_s']:.2f} + {f['parallel_s']:.2f}/n + "
             f"{f['per_worker_s']:.3f}*n, R2 {f['r_squared']:.2f}, stops paying after "
@@ -92,15 +110,15 @@ def check_suite(name: str, repeat: int, tmp: Path) -> list[str]:
         )
     print("  predicted (on n idle CPUs): " + ", ".join(
         f"n{p['workers']}-{p['dist']} {p['wall_s']:.2f} s"
-        for p in first["predicted"] if not p["on_this_machine"]
+        for p in data["predicted"] if not p["on_this_machine"]
     ))  # fmt: skip
+    if name == "scan_io":
+        print(f"  time: {json.dumps(data['time'])}")
     problems = []
     if there > best * (1 + WITHIN):
         problems.append(f"{name}: recommended {there:.2f} s is over {WITHIN:.0%} above {best:.2f}")
     if error is None or error > MAX_ERROR:
         problems.append(f"{name}: simulator median error {error} is over {MAX_ERROR:.0%}")
-    if name == "scan_io":
-        print(f"  time: {json.dumps(first['time'])}")
     return problems
 
 
