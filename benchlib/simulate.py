@@ -230,7 +230,8 @@ def _at(raw: Model, cpus: float) -> Model:
         c.serial_per_test_s / one,
     )  # fmt: skip
     tests = tuple((n, d * (1 - f) + d * f / one) for n, d in raw.tests)
-    return dataclasses.replace(raw, tests=tests, costs=costs, cpus=cpus)
+    share = (f / one) / ((1 - f) + f / one)  # of the tests' work, no longer of their wall
+    return dataclasses.replace(raw, tests=tests, cpu_fraction=share, costs=costs, cpus=cpus)
 
 
 # --- the processor-sharing machine --------------------------------------------------------

@@ -287,3 +287,12 @@ def test_a_shared_machine_is_fitted_as_fewer_cpus() -> None:
     # The fitted machine explains the slow run better than the idle one would.
     slow = simulate.predict(busy, 8, "load").wall_s
     assert abs(slow - 4.5) < abs(simulate.predict(busy, 8, "load", cpus=2).wall_s - 4.5)
+
+
+@pytest.mark.parametrize("busy", [0.2, 0.5, 1.5])  # seconds of CPU a test (of 0.1 s) took
+def test_the_serial_runs_predict_themselves_whatever_the_cpus_fitted(busy: float) -> None:
+    serial = serial_run(2.45, TESTS)
+    serial = f.replace(serial, cpu_user_s=busy + (2.45 - 2.0))  # outside the tests: all CPU
+    m = simulate.calibrate([serial], [xdist_run(1, 2.9, TESTS), xdist_run(8, 9.0, TESTS)], 2)
+    assert m is not None
+    assert simulate.predict(m, 0, None).wall_s == pytest.approx(2.45, rel=0.02)
