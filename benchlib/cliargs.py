@@ -125,7 +125,8 @@ def add_scan(sub: argparse._SubParsersAction[Parser], command: Command) -> None:
     )  # fmt: skip
     scan.add_argument(
         "--rule", choices=("fewest-within-noise", "fastest"), default="fewest-within-noise",
-        help="fewest workers within the noise floor of the fastest (default), or the fastest",
+        help="the fewest workers shown (95%% interval) to be within the noise floor of the "
+        "fastest variant (default), or the fastest",
     )  # fmt: skip
     scan.add_argument("--json", action="store_true", help="print scan.json's shape on stdout")
     scan.set_defaults(func=command)

@@ -265,7 +265,7 @@ def _choose(
     chosen = fastest
     if rule == "fewest-within-noise":
         near = [p for p in eligible if _within(verdicts[p.variant], floor)]
-        chosen = min(near, key=lambda p: (p.workers, p.wall_s_median or 0.0))
+        chosen = min([fastest, *near], key=lambda p: (p.workers, p.wall_s_median or 0.0))
     against = None if chosen.variant == configured else _judge(configured, chosen.variant, runs)
     excluded = tuple((name, text) for name, text in why.items() if text is not None)
     return Choice(chosen, rule, fastest, floor, against, excluded)
@@ -278,10 +278,15 @@ def _judge(before: str, after: str, runs: dict[str, list[Run]]) -> Judgement:
 
 
 def _within(j: Judgement, floor: float) -> bool:
-    """Tell whether after is within the noise floor of before and not significantly slower."""
-    if j.before_s is None or j.after_s is None:
+    """Tell whether after is shown to be within the noise floor of before (the fastest).
+
+    Shown: the whole 95% interval of the slowdown stays under 1 + floor. A variant whose
+    runs are too few or too noisy for that is not called as fast as the fastest; on a noisy
+    machine the floor is wide, and so is the interval, and the fastest is chosen.
+    """
+    if j.ci_low is None:
         return False
-    return j.word != "slower" and j.after_s <= j.before_s * (1 + floor)
+    return j.word != "slower" and 1 / j.ci_low <= 1 + floor
 
 
 # --- the simulator ------------------------------------------------------------------------

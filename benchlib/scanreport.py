@@ -57,8 +57,9 @@ def choice_words(c: Choice, configured: str, quote: Callable[[str], str] = _plai
         rule = "the fastest variant that finished and ended its tests as the configured one"
     else:
         rule = (
-            f"the fewest workers within the noise floor ({c.noise_floor:.1%}) of the fastest "
-            f"variant, {quote(c.fastest.variant)} at {_wall(c.fastest)}"
+            f"the fewest workers whose 95% interval against the fastest variant, "
+            f"{quote(c.fastest.variant)} at {_wall(c.fastest)}, stays within the noise floor "
+            f"({c.noise_floor:.1%})"
         )
     return f"Run {where(p, quote)} ({quote(p.variant)}): {versus}. Rule: {rule}."
 
