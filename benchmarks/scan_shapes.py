@@ -133,7 +133,7 @@ def check_auto(tmp: Path) -> list[str]:
         f"\n== scan_io --repeat auto --budget {BUDGET_S:g}: {took:.0f} s end to end, {runs} runs,"
     )
     bench_s = data["time"]["total_s"] - data["time"]["analysis_s"]
-    print(f"  stopped: {data['stopped']}; the bench took {bench_s:.0f} s")
+    print(f"  stopped: {data['stopped']}; the bench took {bench_s:.1f} s")
     print(f"  recommended {data['recommended']['variant']} {data['recommended']['wall_s']:.2f} s")
     return (
         [] if bench_s <= BUDGET_S else [f"auto ran {bench_s:.0f} s over its {BUDGET_S:g} s budget"]
@@ -145,10 +145,12 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--suites", default="scan_cpu,scan_io,scan_tiny")
     parser.add_argument("--no-auto", action="store_true")
+    parser.add_argument("--keep", metavar="DIR", help="keep the suites and results here")
     args = parser.parse_args()
     problems = []
     with tempfile.TemporaryDirectory() as folder:
-        tmp = Path(folder)
+        tmp = Path(args.keep or folder)
+        tmp.mkdir(parents=True, exist_ok=True)
         for name in args.suites.split(","):
             problems += check_suite(name, args.repeat, tmp)
         if not args.no_auto:
