@@ -136,7 +136,11 @@ def check_auto(tmp: Path) -> list[str]:
     print(f"  stopped: {data['stopped']}; the bench took {bench_s:.1f} s")
     print(f"  recommended {data['recommended']['variant']} {data['recommended']['wall_s']:.2f} s")
     return (
-        [] if bench_s <= BUDGET_S else [f"auto ran {bench_s:.0f} s over its {BUDGET_S:g} s budget"]
+        # The bench stops before a round that would overrun, judging by the rounds so far: a
+        # round slower than those overruns a little, and the machine is probed first.
+        [f"auto ran {bench_s:.1f} s on a {BUDGET_S:g} s budget"]
+        if bench_s > BUDGET_S * 1.05
+        else []
     )
 
 
