@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from benchlib import __version__, stats
+from benchlib.scanplan import parse_memory_budget
 
 
 def _number(low: float, *, inclusive: bool, whole: bool) -> Callable[[str], float]:
@@ -72,6 +73,69 @@ def _add_target(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_bench_options(p: argparse.ArgumentParser) -> None:
+    """Add the options of every command that runs the suite: where, how long, how often."""
+    _add_target(p)
+    p.add_argument(
+        "--results", metavar="DIR", help="where result files go (default: the target's results/)"
+    )
+    p.add_argument("--python", metavar="PY", help="the Python that runs the target's tests")
+    p.add_argument("--timeout", type=SECONDS, metavar="S", help="stop a run after S seconds")
+    p.add_argument("--interval", type=SECONDS, metavar="S", help="sampling interval (0.1)")
+    p.add_argument("--show-output", action="store_true", help="stream pytest's output too")
+    p.add_argument(
+        "--repeat",
+        type=_repeat,
+        default=1,
+        metavar="N|auto",
+        help="measured rounds; auto: until each comparison's 95%% interval is narrow enough "
+        "or --budget is spent (default: 1)",
+    )
+    p.add_argument("--warmup", type=COUNT, default=0, metavar="K", help="rounds left out of stats")
+    p.add_argument(
+        "--budget", type=SECONDS, default=1800.0, metavar="S", help="time for --repeat auto"
+    )
+    p.add_argument(
+        "--width",
+        type=SECONDS,
+        default=stats.STOP_WIDTH,
+        metavar="W",
+        help="--repeat auto stops when every interval is narrower than W (relative)",
+    )
+
+
+def _add_scan(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """Add `benchlib scan` and its axes."""
+    scan = sub.add_parser(
+        "scan",
+        help="find the fastest way to run one strategy: workers, --dist modes, other axes",
+        description="Run a strategy's variants (worker counts, --dist modes, environment "
+        "variables, argument sets) round-robin, fit the scaling curve, simulate larger "
+        "machines, and recommend one variant with its interval.",
+    )
+    scan.add_argument("strategy", metavar="STRATEGY", help="a name from `benchlib list`")
+    _add_bench_options(scan)
+    scan.add_argument(
+        "--workers", dest="workers_axis", metavar="LIST|RANGE",
+        help="worker counts: 0,1,2,4 or 0..auto or ..2*auto (default: 0, 1, 2, 4 ... 2*auto)",
+    )  # fmt: skip
+    scan.add_argument("--dist", metavar="MODES", help="xdist modes, e.g. load,worksteal")
+    scan.add_argument(
+        "--axis", action="append", default=[], metavar="AXIS",
+        help="another axis: env:NAME=A,B  'args:ALT|ALT'  coverage  autoload[:PLUGIN,...]",
+    )  # fmt: skip
+    scan.add_argument(
+        "--memory-budget", type=parse_memory_budget, metavar="BYTES|auto",
+        help="recommend no more workers than fit this memory (4GiB, 512M; auto: the machine's)",
+    )  # fmt: skip
+    scan.add_argument(
+        "--rule", choices=("fewest-within-noise", "fastest"), default="fewest-within-noise",
+        help="the fewest workers shown (95%% interval) to be within the noise floor of the "
+        "fastest variant (default), or the fastest",
+    )  # fmt: skip
+    scan.add_argument("--json", action="store_true", help="print scan.json's shape on stdout")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="benchlib",
@@ -90,37 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
         "result file per run into the results folder.",
     )
     run.add_argument("strategies", nargs="*", metavar="STRATEGY", help="names from `benchlib list`")
-    _add_target(run)
-    run.add_argument(
-        "--results", metavar="DIR", help="where result files go (default: the target's results/)"
-    )
-    run.add_argument("--python", metavar="PY", help="the Python that runs the target's tests")
+    _add_bench_options(run)
     run.add_argument(
         "--workers", type=COUNT, metavar="N", help="override xdist workers (0: serial)"
-    )
-    run.add_argument("--timeout", type=SECONDS, metavar="S", help="stop a run after S seconds")
-    run.add_argument("--interval", type=SECONDS, metavar="S", help="sampling interval (0.1)")
-    run.add_argument("--show-output", action="store_true", help="stream pytest's output too")
-    run.add_argument(
-        "--repeat",
-        type=_repeat,
-        default=1,
-        metavar="N|auto",
-        help="measured rounds; auto: until each comparison's 95%% interval is narrow enough "
-        "or --budget is spent (default: 1)",
-    )
-    run.add_argument(
-        "--warmup", type=COUNT, default=0, metavar="K", help="rounds left out of stats"
-    )
-    run.add_argument(
-        "--budget", type=SECONDS, default=1800.0, metavar="S", help="time for --repeat auto"
-    )
-    run.add_argument(
-        "--width",
-        type=SECONDS,
-        default=stats.STOP_WIDTH,
-        metavar="W",
-        help="--repeat auto stops when every interval is narrower than W (relative)",
     )
     run.add_argument(
         "--summary", action="store_true", help="then summarize this bench's runs into summary.md"
@@ -130,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--pair", action="append", default=[], metavar="NAME|auto",
         help="also run NAME (auto: compare_to) round-robin here, for ratios on one machine",
     )  # fmt: skip
+
+    _add_scan(sub)
 
     lst = sub.add_parser("list", help="list the strategies", description="List the strategies.")
     _add_target(lst)

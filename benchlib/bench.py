@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from benchlib import events, recording, results, stats, trace
 from benchlib._observer import benchlib_protocol as protocol
@@ -141,12 +141,16 @@ class Interrupted(KeyboardInterrupt):
         self.result, self.path = result, path
 
 
+Stopped = Literal["rounds", "width", "budget"]
+
+
 @dataclass(frozen=True)
 class Bench:
-    """What a bench wrote."""
+    """What a bench wrote, and why it stopped (--repeat auto: interval narrow, or budget spent)."""
 
     results: tuple[RunResult, ...]
     paths: tuple[Path, ...]
+    stopped: Stopped = "rounds"
 
     @property
     def all_completed(self) -> bool:
@@ -249,7 +253,8 @@ def bench(plans: Sequence[RunPlan], schedule: Schedule, listener: Listener) -> B
             if not _another_round(schedule, plans, round_, walls, time.monotonic() - t0):
                 break
             listener.expect(len(done) + len(plans))
-    return Bench(tuple(r for r, _ in done), tuple(p for _, p in done))
+    stopped = _why_stopped(schedule, plans, walls)
+    return Bench(tuple(r for r, _ in done), tuple(p for _, p in done), stopped)
 
 
 def _part(plan: RunPlan, bench_id: str, round_: int) -> Part | None:
@@ -274,6 +279,18 @@ def _another_round(
     # Stop before a round that would overrun the budget, judging by the rounds so far.
     if elapsed_s + elapsed_s / done > schedule.budget_s:
         return False
+    return _pending(schedule, plans, walls)
+
+
+def _pending(schedule: Schedule, plans: Sequence[RunPlan], walls: dict[str, list[float]]) -> bool:
     compare_to = {p.strategy.name: p.strategy.compare_to for p in plans}
     relevant = {k: v for k, v in compare_to.items() if v in walls}
     return stats.needs_more_runs(walls, relevant, max_width=schedule.width)
+
+
+def _why_stopped(
+    schedule: Schedule, plans: Sequence[RunPlan], walls: dict[str, list[float]]
+) -> Stopped:
+    if schedule.repeat is not None:
+        return "rounds"
+    return "budget" if _pending(schedule, plans, walls) else "width"

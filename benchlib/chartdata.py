@@ -260,12 +260,16 @@ def _scan_files(paths: Iterable[Path]) -> list[Path]:
 
 def read_scan(path: Path) -> Scan:
     """Read one scan.json; raise ValueError, TypeError or KeyError naming what is wrong."""
-    data = json.loads(path.read_text(encoding="utf-8"))
+    return scan_from_json(json.loads(path.read_text(encoding="utf-8")), str(path))
+
+
+def scan_from_json(data: Any, path: str) -> Scan:
+    """Return the chart's view of a scan in scan.json's shape (see scanjson)."""
     if not isinstance(data, dict):
         raise TypeError("the document is not a JSON object")
     recommended = data.get("recommended") or {}
     return Scan(
-        path=str(path),
+        path=path,
         strategy=_str(data["strategy"], "strategy"),
         points=tuple(_point(p) for p in _list(data["points"], "points")),
         predicted=tuple(_prediction(p) for p in _list(data.get("predicted", []), "predicted")),

@@ -11,9 +11,10 @@ import dataclasses
 import json
 import signal
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from benchlib import config
 from benchlib.arguments import build_parser
@@ -22,7 +23,7 @@ from benchlib.errors import BenchlibError, InputError
 UsageError = BenchlibError  # the summary and compare commands' errors
 
 if TYPE_CHECKING:
-    from benchlib import bench, machine
+    from benchlib import bench, machine, scan, summary
 
 
 def _results_dir(args: argparse.Namespace, cfg: config.Config) -> Path:
@@ -167,14 +168,66 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def _summarize(paths: Sequence[Path], out: Path) -> None:
-    from benchlib import report, summary
+    from benchlib import chartdata, resultset, scan, scanjson, summary
 
-    s = summary.summarize(paths)
+    rs = resultset.load(paths)
+    scans = scan.analyze(rs)
+    # The charts draw every scan: the ones analysed here, and scan.json files found beside.
+    found, bad = chartdata.find_scans(paths)
+    mine = (chartdata.scan_from_json(scanjson.to_json(s), str(out)) for s in scans)
+    drawn = {c.strategy: c for c in (*found, *mine)}
+    s = summary.build(resultset.ResultSet(rs.runs, (*rs.skipped, *bad)), tuple(drawn.values()))
+    _write(s, scans, out, scans[0] if len(scans) == 1 else None, sys.stdout, table=True)
+
+
+def _write(
+    s: summary.Summary, scans: Sequence[scan.ScanResult], out: Path,
+    scan_file: scan.ScanResult | None, stream: TextIO, *, table: bool,
+) -> None:  # fmt: skip
+    from benchlib import report
+
     for skipped in s.skipped:
         print(f"benchlib: warning: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
-    written = report.write_outputs(s, out)
-    print(report.render_table(s))
-    print("wrote " + ", ".join(str(p) for p in written))
+    written = report.write_outputs(s, out, scans=scans, scan_file=scan_file)
+    if table:  # a scan prints its own table: one line per variant, not the lane report's
+        print(report.render_table(s), file=stream)
+    print("wrote " + ", ".join(str(p) for p in written), file=stream)
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from benchlib import bench, resultset, scan, scanjson, scanplan, scanreport, summary
+    from benchlib.machine import usable_cpus
+    from benchlib.progress import Display
+
+    cfg = config.load(Path(args.target))
+    args.strategies, args.workers, args.pair, args.shard = [args.strategy], None, [], None
+    (base,) = _plans(args, cfg)
+    grid = scanplan.grid(args.workers_axis, args.dist, args.axis, base.interpreter, usable_cpus())
+    for note in grid.notes:
+        _warn(note)
+    found = scanplan.variants(base.strategy, grid, usable_cpus())
+    scanplan.check_xdist(found, base.interpreter)
+    schedule = bench.Schedule(args.repeat, args.warmup, args.budget, args.width)
+    t0 = time.monotonic()
+    done = bench.bench(scanplan.plans(base, found), schedule, Display(sys.stderr))
+    t1 = time.monotonic()
+    rs = resultset.load([base.results_dir])
+    scans = scan.analyze(rs, rule=args.rule, memory_budget=args.memory_budget)
+    split = scan.time_split(done.results, t1 - t0, time.monotonic() - t1)
+    scans = tuple(
+        dataclasses.replace(x, stopped=done.stopped, time=split) if x.strategy == args.strategy
+        else x for x in scans
+    )  # fmt: skip
+    mine = next(x for x in scans if x.strategy == args.strategy)
+    stream = sys.stderr if args.json else sys.stdout
+    _write(summary.build(rs), scans, base.results_dir, mine, stream, table=False)
+    print(scanreport.render_table(mine), file=stream, end="")
+    for m in mine.mismatches:
+        tests = f"{m.count} test{'s' if m.count != 1 else ''}"
+        _warn(f"MISMATCH: {m.variant} ended {tests} differently from {m.against}")
+    if args.json:
+        print(scanjson.render(mine), end="")
+    return 0 if done.all_completed else 1
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -228,6 +281,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
+    "scan": cmd_scan,
     "list": cmd_list,
     "summary": cmd_summary,
     "compare": cmd_compare,

@@ -154,7 +154,26 @@ def _estimate(
     *,
     min_floor: float = 0.0,
 ) -> Judgement:
-    base, current = [r.wall_s for r in b], [r.wall_s for r in a]
+    walls = [r.wall_s for r in b], [r.wall_s for r in a]
+    return judge_walls(
+        before, after, *walls, machines_differ=machines_differ, note=note, min_floor=min_floor
+    )
+
+
+def judge_walls(
+    before: str,
+    after: str,
+    base: Sequence[float],
+    current: Sequence[float],
+    *,
+    machines_differ: bool = False,
+    note: str | None = None,
+    min_floor: float = 0.0,
+) -> Judgement:
+    """Judge wall times of runs that count, already known to be comparable (see judge).
+
+    min_floor widens what counts as noise, when the runs come from runners that differ.
+    """
     # Differences smaller than the baseline's own A/A spread are not called significant.
     floor = max(stats.noise_floor(base), min_floor)
     est = stats.compare_ratio(base, current, noise_floor=floor)

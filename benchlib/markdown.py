@@ -6,9 +6,12 @@ wording's escapes: a test cannot inject HTML, links or formatting into the repor
 
 from __future__ import annotations
 
-from benchlib import mermaid, whywords
+from collections.abc import Sequence
+
+from benchlib import mermaid, scanreport, whywords
 from benchlib.advice import Advice
 from benchlib.partsreport import parts_section
+from benchlib.scan import ScanResult
 from benchlib.summary import Profile, RunRef, SlowTest, StrategySummary, Summary
 from benchlib.wording import (
     RSS_NOTE,
@@ -29,8 +32,9 @@ from benchlib.wording import (
 )
 
 
-def render(summary: Summary, advice: Advice) -> str:
-    """Return the report: objective, baseline, strategies, gate, instability, profile, advice."""
+def render(summary: Summary, advice: Advice, scans: Sequence[ScanResult] = ()) -> str:
+    """Return the report: objective, baseline, strategies, gate, instability, profile, scaling,
+    advice."""
     sections = [
         _head(summary),
         _machines(summary),
@@ -42,6 +46,7 @@ def render(summary: Summary, advice: Advice) -> str:
         whywords.where_section(summary),
         whywords.instability_section(summary),
         _profile(summary.profile, summary),
+        scanreport.section(scans),
         _recommendations(summary, advice),
         _missing(summary),
         _skipped(summary),

@@ -41,7 +41,9 @@ def _install_once(session: nox.Session, install: Install, root: Path) -> None:
     stamp.write_text(digest)
 
 
-def _session(name: str, doc: str, tags: list[str]) -> Callable[[Callable[..., None]], None]:
+def _session(
+    name: str, doc: str, tags: list[str], *, default: bool = True
+) -> Callable[[Callable[..., None]], None]:
     def decorate(fn: Callable[..., None]) -> None:
         fn.__doc__ = doc
         nox.session(
@@ -49,6 +51,7 @@ def _session(name: str, doc: str, tags: list[str]) -> Callable[[Callable[..., No
             venv_backend=VENV_BACKEND,
             reuse_venv=True,
             tags=tags,
+            default=default,
             allow_parallel=False,  # concurrent sessions would disturb each other's timings
         )(fn)
 
@@ -83,6 +86,12 @@ def register(*, install: Install, root: Path | str = ".") -> None:
     def bench(session: nox.Session) -> None:
         _install_once(session, install, root)
         session.run("benchlib", "run", "--summary", *session.posargs)
+
+    # Many runs per strategy: only when asked for (nox -s scan -- gate --repeat 5).
+    @_session("scan", "Scan one strategy's workers and --dist modes.", ["scan"], default=False)
+    def scan(session: nox.Session) -> None:
+        _install_once(session, install, root)
+        session.run("benchlib", "scan", *session.posargs)
 
     @_session("summary", "Merge the result files in results/ into summary.md.", ["summary"])
     def summary(session: nox.Session) -> None:

@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchlib import advice, markdown, results, stats, whywords
+from benchlib import advice, markdown, results, scanjson, stats, whywords
 from benchlib.advice import Advice
 from benchlib.judge import BudgetResult
 from benchlib.partsreport import check_words
+from benchlib.scan import ScanResult
 from benchlib.summary import StrategySummary, Summary
 from benchlib.wording import (
     budget_value,
@@ -46,17 +47,27 @@ METHOD_NOTE = (
 )
 
 
-def write_outputs(summary: Summary, out_dir: Path) -> list[Path]:
-    """Write summary.md, summary.json and report.html; append the Markdown to
-    $GITHUB_STEP_SUMMARY if set."""
+def write_outputs(
+    summary: Summary,
+    out_dir: Path,
+    *,
+    scans: Sequence[ScanResult] = (),
+    scan_file: ScanResult | None = None,
+) -> list[Path]:
+    """Write summary.md, summary.json and report.html (and scan.json for scan_file); append
+    the Markdown to $GITHUB_STEP_SUMMARY if set."""
     from benchlib.htmlreport import page as htmlreport  # the summary only, never a run
 
     out_dir.mkdir(parents=True, exist_ok=True)
     found = advice.advise(summary)
-    text = markdown.render(summary, found)
+    text = markdown.render(summary, found, scans)
     written = [out_dir / "summary.md", out_dir / "summary.json", out_dir / "report.html"]
     results.write_atomic(written[0], text)
     results.write_atomic(written[1], render_json(summary, found))
+    if scan_file is not None:
+        # Before the page, which draws the scan from the file beside the results.
+        written.append(out_dir / scanjson.SCAN_FILE)
+        results.write_atomic(written[-1], scanjson.render(scan_file))
     results.write_atomic(written[2], htmlreport.render(summary, found))
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:

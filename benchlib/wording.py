@@ -151,12 +151,50 @@ def recommendation_words(r: Recommendation, baseline: str | None) -> str:
         return "No full-scope baseline ran, so no lane can be recommended; run `serial-full` first."
     if r.rule in ("local", "gate") and j is None:
         what = "local iteration" if r.rule == "local" else "the quality gate"
-        return f"No lane is significantly faster than {base}, so keep it for {what}."
+        evidence = _keep_evidence(r)
+        return f"No lane is significantly faster than {base}, so keep it for {what}{evidence}."
     if r.rule == "local" and j is not None:
-        return f"Use {name} for local iteration ({_against(j)}){_caveat(r)}."
+        return f"Use {name} for local iteration ({_against(j)}){_versus(r)}{_caveat(r)}."
     if r.rule == "gate" and j is not None:
         return f"Use {name} as the quality gate: full scope, no new failures, {_against(j)}."
+    if r.rule == "parallel-failures":
+        return _parallel_words(r, name)
     return _warning_words(r, name)
+
+
+def _keep_evidence(r: Recommendation) -> str:
+    """Say what keeping the baseline rests on: the closest lane's verdict, the hangs."""
+    parts = []
+    if r.closest is not None:
+        parts.append(f"the closest lane, {code(r.closest.after)}: {verdict_words(r.closest)}")
+    for h in r.hangs:
+        why = f" ({text(h.message)})" if h.message else ""
+        parts.append(f"{code(h.strategy)} hung: {h.runs} of {h.runs_total} runs timed out{why}")
+    return ": " + "; ".join(parts) if parts else ""
+
+
+def _versus(r: Recommendation) -> str:
+    """Say how the subset lane compared with the fastest full-scope lane."""
+    v = r.versus
+    if v is None:
+        return ""
+    if v.after == r.strategy:
+        full = code(v.before)
+        return f", significantly faster than the fastest full-scope lane {full}: {verdict_words(v)}"
+    return (
+        f"; the subset lane {code(v.after)} is not significantly faster than it "
+        f"({verdict_words(v)}), so leaving tests out buys nothing"
+    )
+
+
+def _parallel_words(r: Recommendation, name: str) -> str:
+    how = f" ({text(r.detail)})" if r.detail else ""
+    more = f" and {r.count - 1} more test{'s' if r.count > 2 else ''}" if r.count > 1 else ""
+    gain = f": against the baseline it is {verdict_words(r.judgement)}" if r.judgement else ""
+    return (
+        f"Fix {code(r.example or '')}{how}{more}, which fail{'s' if r.count == 1 else ''} only in "
+        f"the parallel lane {name} and never in the baseline, to unlock it{gain}."
+    )
 
 
 def _warning_words(r: Recommendation, name: str) -> str:
