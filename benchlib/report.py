@@ -23,6 +23,7 @@ from benchlib.wording import (
     noise_words,
     recommendation_words,
     seconds,
+    selection_words,
     tradeoff_words,
     verdict_words,
 )
@@ -97,6 +98,11 @@ def render_table(summary: Summary) -> str:
     if summary.project_warning:
         lines.append(f"WARNING: {summary.project_warning}")
     lines += [f"{w.strategy}: {noise_words(w)}" for s in summary.strategies for w in s.noise]
+    lines += [
+        f"WARNING: {s.name}: {selection_words(s.selections)}"
+        for s in summary.strategies
+        if s.selections > 1
+    ]
     lines += [_budget_line(b) for s in summary.strategies for b in s.budgets if b.broken]
     lines += [f"skipped {s.path}: {s.reason}" for s in summary.skipped]
     lines += [f"missing strategy {name}" for name in summary.missing]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import hashlib
 import json
 import os
 import tempfile
@@ -26,8 +27,9 @@ import orjson
 #    cpu_utilization and outcome.warnings are no longer stored but computed on read; keys a
 #    reader does not know are kept in `extra` and ignored, so a minor version (schema_minor)
 #    can add fields without breaking older readers. Version 2 files are still read.
+#    3.1: selection_sha256, the digest of the node ids a run selected.
 SCHEMA_VERSION = 3
-SCHEMA_MINOR = 0
+SCHEMA_MINOR = 1
 READABLE_VERSIONS = frozenset({2, 3})
 FORMAT = "benchlib-run"
 
@@ -270,7 +272,10 @@ class RunResult:
     bench_id: str | None = None  # shared by the runs of one bench invocation
     timeline: Timeline = field(default_factory=Timeline)
     in_flight: tuple[InFlight, ...] = ()
-    not_run: int = 0  # collected tests that never reported (a crash, a timeout)
+    not_run: int = 0  # collected tests that never started (a crash, a timeout)
+    # The selection's digest (selection_digest): runs of one strategy that selected different
+    # tests time different work. None: the run never got as far as its selection (or 3.0).
+    selection_sha256: str | None = None
     schema_version: int = SCHEMA_VERSION
     schema_minor: int = SCHEMA_MINOR
     format: str = FORMAT
@@ -281,6 +286,11 @@ class RunResult:
         """Return the tree's CPU time over the CPU time the usable CPUs offered."""
         offered = self.wall_s * self.machine.cpus_usable
         return (self.cpu_user_s + self.cpu_system_s) / offered if offered > 0 else 0.0
+
+
+def selection_digest(nodeids: Iterable[str]) -> str:
+    """Return the SHA-256 of a set of node ids, sorted, one a line (hex)."""
+    return hashlib.sha256("\n".join(sorted(nodeids)).encode()).hexdigest()
 
 
 def to_dict(result: RunResult) -> dict[str, Any]:

@@ -132,6 +132,7 @@ class StrategySummary:
     before_warnings: int | None  # warnings of compare_to's representative run
     noise: tuple[NoiseWarning, ...]
     budgets: tuple[BudgetResult, ...]  # the limits recorded with its latest run
+    selections: int = 1  # different sets of tests its runs selected; over 1 is warned about
 
 
 @dataclass(frozen=True)
@@ -358,6 +359,7 @@ def _strategy_summary(name: str, facts: _Facts) -> StrategySummary:
         before_warnings=before.result.outcome.warnings if before else None,
         noise=judge.noise(name, plain),
         budgets=judge.budget_checks(name, plain),
+        selections=judge.selections(plain),
     )
 
 

@@ -130,6 +130,10 @@ def verdict_words(j: Judgement) -> str:
     return f"no significant difference ({factor} by median; {evidence})"
 
 
+def selection_words(count: int) -> str:
+    return f"its runs selected {count} different sets of tests: their times measure different work"
+
+
 def noise_words(w: NoiseWarning) -> str:
     if w.kind == "cv":
         return f"coefficient of variation {w.value:.1%} is over {stats.CV_LIMIT:.0%}"
