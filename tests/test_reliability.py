@@ -328,3 +328,36 @@ def test_01_a_run_the_observer_saw_nothing_of_is_never_a_pass(tmp_path: Path, pl
     assert (data["status"], data["exit_code"]) in {("crashed", 0), ("internal-error", 3)}
     assert "the observer recorded nothing" in data["message"]
     assert data["log_path"] in data["message"]
+
+
+# --- 3: runs of different projects, and of different selections, in one folder ---------------
+
+
+def test_03_projects_are_never_compared_and_changed_selections_are_warned(tmp_path: Path) -> None:
+    """3. Two projects' runs in one folder: a loud warning, no comparison across them; one
+    strategy's runs that selected different tests are warned about too."""
+    out = tmp_path / "results"
+    a = suitekit.copy_suite("markers", tmp_path / "a")
+    b = suitekit.copy_suite("markers", tmp_path / "b")
+    for target, names in ((a, ["serial-full", "unit"]), (b, ["serial-full", "unit"])):
+        proc = benchlib("run", *names, "--target", target, "--results", out)
+        assert proc.returncode == 0, proc.stderr
+    more = "import pytest\n\n\n@pytest.mark.unit\ndef test_more():\n    pass\n"
+    (a / "test_more.py").write_text(more)  # project a's unit lane gains a test
+    proc = benchlib("run", "unit", "--target", a, "--results", out)
+    assert proc.returncode == 0, proc.stderr
+    summ = benchlib("summary", out)
+    assert summ.returncode == 0, summ.stderr
+    warning = "these runs come from 2 different projects"
+    assert f"WARNING: {warning}" in summ.stdout
+    assert f"**Warning:** {warning}" in (out / "summary.md").read_text()
+    facts = json.loads((out / "summary.json").read_text())
+    [unit] = [s for s in facts["strategies"] if s["name"] == "unit"]
+    # One project is compared (a: most runs a side); the other's runs are left out, not pooled.
+    assert (unit["comparison"]["n_before"], unit["comparison"]["n_after"]) == (1, 2)
+    assert "of other projects left out" in unit["comparison"]["note"]
+    assert "projects" in {r["rule"] for r in facts["recommendations"]}
+    assert unit["selections"] == 2
+    assert "WARNING: unit: its runs selected 2 different sets of tests" in summ.stdout
+    digests = {suitekit.validate(p)["selection_sha256"] for p in result_files(out)}
+    assert len(digests) == 3  # serial-full, unit, unit with test_more
