@@ -166,7 +166,13 @@ def _summarize(paths: Sequence[Path], out: Path) -> None:
     s = summary.summarize(paths)
     for skipped in s.skipped:
         print(f"benchlib: warning: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
-    written = report.write_outputs(s, out)
+    if not s.runs:
+        # As compare says: an empty report would pass for a summary of nothing in CI.
+        where = ", ".join(repr(str(p)) for p in paths)
+        raise UsageError(
+            f"no result files in {where}; give the files or folders `benchlib run` wrote"
+        )
+    written = report.write_outputs(s, out, note=_warn)
     print(report.render_table(s))
     print("wrote " + ", ".join(str(p) for p in written))
 
@@ -205,9 +211,12 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _number(low: float, *, inclusive: bool, whole: bool) -> Callable[[str], float]:
+def _number(
+    low: float, *, inclusive: bool, whole: bool, high: float = math.inf
+) -> Callable[[str], float]:
     """Return an argparse type for a finite number above low (or at it, if inclusive)."""
     bound = f">= {low:g}" if inclusive else f"> {low:g}"
+    bound += f" and <= {high:g}" if high < math.inf else ""
     kind = "a whole number" if whole else "a number"
 
     def parse(text: str) -> float:
@@ -215,14 +224,15 @@ def _number(low: float, *, inclusive: bool, whole: bool) -> Callable[[str], floa
             value = int(text) if whole else float(text)
         except ValueError:
             value = math.nan
-        if not math.isfinite(value) or value < low or (value == low and not inclusive):
+        low_ok = value > low or (inclusive and value == low)
+        if not (math.isfinite(value) and low_ok and value <= high):
             raise argparse.ArgumentTypeError(f"{text!r} is not valid; give {kind} {bound}")
         return value
 
     return parse
 
 
-SECONDS = _number(0, inclusive=False, whole=False)
+SECONDS = _number(0, inclusive=False, whole=False, high=config.MAX_SECONDS)
 COUNT = _number(0, inclusive=True, whole=True)
 
 

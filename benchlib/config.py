@@ -7,6 +7,7 @@ import dataclasses
 import difflib
 import math
 import re
+import threading
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -29,6 +30,9 @@ from benchlib.strategy import (
 
 DEFAULT_TIMEOUT_S = 3600.0
 DEFAULT_INTERVAL_S = 0.1
+# The longest wait a thread can be given (about 292 years on Linux): a longer time limit or
+# sampling interval makes the timer and sampler threads die with OverflowError.
+MAX_SECONDS = threading.TIMEOUT_MAX
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,10 @@ def _is_str_list(v: object) -> bool:
 
 
 def _is_positive(v: object) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+    """Tell whether v is a usable number of seconds: > 0, and no longer than a thread can wait."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return False
+    return math.isfinite(v) and 0 < v <= MAX_SECONDS
 
 
 def _is_count(v: object) -> bool:
@@ -78,9 +85,9 @@ TOP_KEYS: dict[str, Rule] = {
     "python": (_is_str, "the path of the target's Python"),
     "args": (_is_str_list, "a list of pytest arguments"),
     "ignore": (_is_str_list, "a list of paths"),
-    "timeout_s": (_is_positive, "a number of seconds > 0"),
+    "timeout_s": (_is_positive, f"a number of seconds > 0 and <= {MAX_SECONDS:g}"),
     "results": (_is_str, "a folder path"),
-    "interval_s": (_is_positive, "a number of seconds > 0"),
+    "interval_s": (_is_positive, f"a number of seconds > 0 and <= {MAX_SECONDS:g}"),
     "markers": (_is_str, "a pytest -m expression every strategy must also match"),
     "keyword": (_is_str, "a pytest -k expression every strategy must also match"),
     "deselect": (_is_str_list, "a list of node ids no strategy runs"),
@@ -98,7 +105,7 @@ STRATEGY_KEYS: dict[str, Rule] = {
     "like": (_is_str, "the name of the strategy whose selection this one runs"),
     "args": (_is_str_list, "a list of pytest arguments"),
     "env": (_is_env, "a table of string values"),
-    "timeout_s": (_is_positive, "a finite number of seconds > 0"),
+    "timeout_s": (_is_positive, f"a number of seconds > 0 and <= {MAX_SECONDS:g}"),
     "compare_to": (_is_str, "the name of another strategy"),
     "scope": (lambda v: v in ("full", "subset"), '"full" or "subset"'),
     **{key: (kind.valid, kind.expected()) for key, kind in budgets.KINDS.items()},
