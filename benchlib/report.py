@@ -9,12 +9,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchlib import advice, markdown, results, stats
 from benchlib.advice import Advice
+from benchlib.errors import InputError
 from benchlib.judge import BudgetResult
 from benchlib.summary import StrategySummary, Summary
 from benchlib.wording import (
@@ -42,21 +43,48 @@ METHOD_NOTE = (
 )
 
 
-def write_outputs(summary: Summary, out_dir: Path) -> list[Path]:
-    """Write summary.md and summary.json; append the Markdown to $GITHUB_STEP_SUMMARY if set."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+def write_outputs(
+    summary: Summary, out_dir: Path, *, note: Callable[[str], None] | None = None
+) -> list[Path]:
+    """Write summary.md and summary.json; append the Markdown to $GITHUB_STEP_SUMMARY if set.
+
+    Raise InputError if out_dir cannot hold them. The step summary is an extra: when it cannot
+    be appended to, note says why (raised as InputError when no note is given).
+    """
     found = advice.advise(summary)
     text = markdown.render(summary, found)
     written = [out_dir / "summary.md", out_dir / "summary.json"]
-    results.write_atomic(written[0], text)
-    results.write_atomic(written[1], render_json(summary, found))
-    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if step_summary:
-        # GitHub collects every step's additions to this file, so append, never replace.
-        with open(step_summary, "a", encoding="utf-8") as f:
-            f.write(text + "\n")
-        written.append(Path(step_summary))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        results.write_atomic(written[0], text)
+        results.write_atomic(written[1], render_json(summary, found))
+    except OSError as exc:
+        raise InputError(
+            "out", str(out_dir), f"cannot hold the summary ({exc.strerror or exc})",
+            "give a folder you can write",
+        ) from None  # fmt: skip
+    step = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step:
+        try:
+            _append(Path(step), text)
+            written.append(Path(step))
+        except InputError as exc:
+            if note is None:
+                raise
+            note(f"{exc.message}; the summary is in {out_dir} all the same")
     return written
+
+
+def _append(step: Path, text: str) -> None:
+    # GitHub collects every step's additions to this file, so append, never replace.
+    try:
+        with open(step, "a", encoding="utf-8") as f:
+            f.write(text + "\n")
+    except OSError as exc:
+        raise InputError(
+            "GITHUB_STEP_SUMMARY", str(step), f"cannot be appended to ({exc.strerror or exc})",
+            "point it at a file in an existing folder",
+        ) from None  # fmt: skip
 
 
 def render_markdown(summary: Summary, found: Advice | None = None) -> str:
