@@ -8,7 +8,7 @@ import gc
 import hashlib
 import json
 import os
-import tempfile
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -472,8 +472,13 @@ def gc_paused() -> Iterator[None]:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write text so that readers see the old file or the whole new one, never a part."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write text so that readers see the old file or the whole new one, never a part.
+
+    The file gets the mode every other file gets (0666 less the umask), as the logs do;
+    mkstemp's 0600 would hide the results from the team that shares the folder.
+    """
+    tmp = str(path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp"))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
