@@ -54,8 +54,22 @@ def link(path: str) -> str:
     return f"[{text(path)}]({quote(path, safe='/:.-_~')})"
 
 
+# A first line longer than this is cut in its middle: an error's first line can be a whole
+# command line (CalledProcessError), whose start says what ran and whose end says how it ended.
+LINE_CHARS = 160
+
+
 def first_line(value: str | None) -> str:
-    return value.splitlines()[0] if value else ""
+    """Return a message's first line, cut in the middle if it is long (the file keeps it all)."""
+    return shorten(value.splitlines()[0]) if value else ""
+
+
+def shorten(value: str, limit: int = LINE_CHARS) -> str:
+    """Return value, or its start and end joined by an ellipsis, in at most limit characters."""
+    if len(value) <= limit:
+        return value
+    head = (limit - 1) * 2 // 3
+    return f"{value[:head]}\N{HORIZONTAL ELLIPSIS}{value[head + 1 - limit :]}"
 
 
 # --- numbers -------------------------------------------------------------------------------
