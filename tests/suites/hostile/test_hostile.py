@@ -13,6 +13,7 @@ PAYLOADS = [
     "<img src=x onerror=alert(1)>",
     "<b>bold</b>",
     "[link](http://evil)",
+    "a | pipe in a table cell",
 ]
 
 
@@ -21,7 +22,7 @@ def _fail(message):
         raise AssertionError(message)
 
 
-@pytest.mark.parametrize("payload", PAYLOADS, ids=["script", "img", "b", "link"])
+@pytest.mark.parametrize("payload", PAYLOADS, ids=["script", "img", "b", "link", "pipe"])
 def test_message(payload):
     _fail(payload)
 
