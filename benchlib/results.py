@@ -16,6 +16,8 @@ from typing import Any, Literal, get_args
 
 import orjson
 
+from benchlib import typed
+
 # Bump on any change a reader must know about, and say here what changed.
 # 1: first format (benchlib 0.1, never released).
 # 2: each test is a row, a JSON array of TestRecord's fields in the order "test_fields" names,
@@ -349,11 +351,22 @@ def _timeline(data: Any) -> Timeline:
     return Timeline(**fields)
 
 
+def _array(value: Any, name: str) -> tuple[Any, ...]:
+    if type(value) is not list:
+        raise TypeError(f"{name} is {type(value).__name__}, not an array")
+    return tuple(value)
+
+
 def from_dict(data: dict[str, Any]) -> RunResult:
-    """Build a result from its JSON form; raise ValueError or TypeError if malformed."""
+    """Build a result from its JSON form; raise ValueError or TypeError if malformed.
+
+    Every field is checked against the type its dataclass declares (typed.check): what a reader
+    accepts, the summary can use.
+    """
     rows = record_rows(data)
     if not all(type(row) is list for row in rows):
         raise TypeError("each test must be a JSON array in the order of test_fields")
+    typed.check_rows(rows, TestRecord, TEST_FIELDS)
     fields = {k: v for k, v in data.items() if k in _RUN_FIELDS}
     fields["extra"] = {
         k: v for k, v in data.items() if k not in _RUN_FIELDS | _DERIVED | {"test_fields"}
@@ -361,22 +374,24 @@ def from_dict(data: dict[str, Any]) -> RunResult:
     fields["tests"] = tuple(TestRecord(*row) for row in rows)
     strategy = _known(StrategyRecord, data["strategy"])
     fields["strategy"] = StrategyRecord(
-        **{**strategy, "pytest_args": tuple(strategy["pytest_args"])}
+        **{**strategy, "pytest_args": _array(strategy["pytest_args"], "strategy.pytest_args")}
     )
-    fields["argv"] = tuple(data["argv"])
+    fields["argv"] = _array(data["argv"], "argv")
     fields["target"] = Target(**_known(Target, data["target"]))
     categories = data["warning_categories"]
     outcome = _known(Counts, data["outcome"])
     fields["outcome"] = Counts(**{**outcome, "warnings": sum(categories.values())})
     samples = _known(Samples, data["samples"])
-    fields["samples"] = Samples(**{k: tuple(v) for k, v in samples.items()})
+    fields["samples"] = Samples(**{k: _array(v, f"samples.{k}") for k, v in samples.items()})
     fields["machine"] = Machine(**_known(Machine, data["machine"]))
     fields["sampler"] = SamplerInfo(**_known(SamplerInfo, data["sampler"]))
     fields["timeline"] = _timeline(data.get("timeline", {}))
     fields["in_flight"] = tuple(InFlight(**_known(InFlight, f)) for f in data.get("in_flight", ()))
     fields["schema_version"] = SCHEMA_VERSION
     fields["schema_minor"] = data.get("schema_minor", 0) if data["schema_version"] == 3 else 0
-    return RunResult(**fields)
+    result = RunResult(**fields)
+    typed.check(result, "", skip=frozenset({"tests", "extra"}))
+    return result
 
 
 def _json_loads(text: str | bytes) -> Any:
