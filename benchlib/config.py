@@ -5,6 +5,7 @@ from __future__ import annotations
 import configparser
 import dataclasses
 import difflib
+import json
 import math
 import re
 import threading
@@ -114,6 +115,18 @@ STRATEGY_KEYS: dict[str, Rule] = {
 _LIST_FIELDS = {"paths", "ignore", "deselect", "args"}
 
 
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def toml_key(name: str) -> str:
+    """Return a key as TOML writes it: quoted (and escaped) unless it is a bare key.
+
+    A name from the file can hold anything, a line break included: an error names it quoted,
+    so that the message stays one line and says what to look for.
+    """
+    return name if _BARE_KEY.fullmatch(name) else json.dumps(name)
+
+
 def _where(section: str, key: str) -> str:
     return f"[{section}] {key}"
 
@@ -148,7 +161,7 @@ def check_expression(expr: str, option: str, where: str) -> None:
 
 
 def _strategy(name: str, table: Mapping[str, Any], src: str) -> Strategy | None:
-    section = f"tool.benchlib.strategies.{name}"
+    section = f"tool.benchlib.strategies.{toml_key(name)}"
     if not NAME.fullmatch(name):
         raise ConfigError(
             src, f"[{section}]", "is not a usable strategy name",
@@ -247,8 +260,8 @@ def _strategies(
     for name, sub in tables.items():
         if not isinstance(sub, dict):
             raise ConfigError(
-                src, f"[tool.benchlib.strategies] {name}", "must be a table of settings",
-                f"write it as [tool.benchlib.strategies.{name}]",
+                src, f"[tool.benchlib.strategies] {toml_key(name)}", "must be a table of settings",
+                f"write it as [tool.benchlib.strategies.{toml_key(name)}]",
             )  # fmt: skip
         strategy = _strategy(name, sub, src)
         if strategy is None:
