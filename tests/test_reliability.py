@@ -331,6 +331,30 @@ def test_01_a_run_the_observer_saw_nothing_of_is_never_a_pass(tmp_path: Path, pl
     assert data["log_path"] in data["message"]
 
 
+def test_15_17_results_go_where_the_target_says_from_any_folder(tmp_path: Path) -> None:
+    """15-17. From another folder: config `results` and `python` are relative to the target,
+    --results to the current folder; `init` ignores the configured results folder."""
+    project = _project_with_venv(tmp_path)
+    (project / "pyproject.toml").write_text(
+        "[tool.benchlib]\nresults = 'out/bench'\npython = '.venv/bin/python'\n"
+    )
+    here = tmp_path / "elsewhere"
+    here.mkdir()
+    init = benchlib("init", "--target", "../proj", cwd=here)
+    assert init.returncode == 0, init.stderr
+    assert "/out/bench/" in (project / ".gitignore").read_text().splitlines()
+    for extra in ((), ("--results", "mine")):
+        proc = benchlib("run", "unit", "--target", "../proj", *extra, cwd=here)
+        assert proc.returncode == 0, proc.stderr
+    [configured] = result_files(project / "out" / "bench")
+    [given] = result_files(here / "mine")
+    for path in (configured, given):
+        data = suitekit.validate(path)
+        assert data["argv"][0] == str(project / ".venv" / "bin" / "python")  # from the config
+        assert (path.parent / data["log_path"]).is_file()
+    assert not (here / "out").exists() and not (project / "mine").exists()
+
+
 # --- 3: runs of different projects, and of different selections, in one folder ---------------
 
 
