@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from benchlib import __version__, config, stats
-from benchlib.errors import BenchlibError, InputError
+from benchlib.errors import BenchlibError, InputError, one_line
 
 UsageError = BenchlibError  # the summary and compare commands' errors
 
@@ -254,7 +254,7 @@ class _Parser(argparse.ArgumentParser):
     """Report a bad argument in one line, like every other input error."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
 
 
 def _add_target(p: argparse.ArgumentParser) -> None:
@@ -367,7 +367,7 @@ def _message(exc: BenchlibError) -> str:
     """Word an error for this command line: an input is named by its option."""
     if isinstance(exc, InputError):
         name = exc.what if exc.what in POSITIONAL else f"--{exc.what}"
-        return f"{name} {exc.value!r} {exc.problem}; {exc.fix}"
+        return one_line(f"{name} {exc.value!r} {exc.problem}; {exc.fix}")
     return exc.message
 
 
