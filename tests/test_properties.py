@@ -29,6 +29,7 @@ import pytest
 import suitekit
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from benchlib import cli, compare, config, recording, report, results, resultset, summary
 from benchlib.results import Target
@@ -114,7 +115,9 @@ _SECONDS = st.one_of(
     st.sampled_from([1e-300, threading.TIMEOUT_MAX, threading.TIMEOUT_MAX * 1.01, 0, -1]),
     st.integers(-1, 10**12),
 )
-_EXPRESSIONS = st.sampled_from(["unit", "not slow", "unit and (a or b)", "", "not", "a b"])
+_EXPRESSIONS = st.sampled_from(
+    ["unit", "not slow", "unit and (a or b)", "", "not", "a b", "a \x1e b", "u\u2028"]
+)  # pytest names an unexpected character raw: a line separator must not split the error
 # Values near what each key takes, so that a good share of the documents load.
 PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
     **dict.fromkeys(["paths", "ignore", "deselect", "args"], st.lists(_WORDS, max_size=3)),
@@ -151,9 +154,13 @@ def documents(draw: st.DrawFn) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.fixture(scope="module")
-def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("properties")
+@pytest.fixture(scope="module", autouse=True)
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A folder for the examples; hypothesis's own caches go there too, not into the checkout."""
+    folder = tmp_path_factory.mktemp("properties")
+    set_hypothesis_home_dir(folder / ".hypothesis")
+    yield folder
+    set_hypothesis_home_dir(None)
 
 
 @contextlib.contextmanager
