@@ -8,12 +8,14 @@ random is read or skipped by name, and the summary and compare never raise on it
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import copy
 import dataclasses
 import io
 import json
 import math
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,6 +37,11 @@ from benchlib import cli, compare, config, recording, report, results, resultset
 from benchlib.results import Target
 
 SCHEMA = json.loads(suitekit.SCHEMA.read_text())
+# Hypothesis keeps caches in ./.hypothesis, filled while pytest collects: tests write only in
+# temporary folders, so point it at one before that, and remove it at exit.
+_HOME = tempfile.mkdtemp(prefix="benchlib-hypothesis-")
+set_hypothesis_home_dir(_HOME)
+atexit.register(shutil.rmtree, _HOME, True)
 # Hypothesis's example database would be written into the current folder: tests write only in
 # tmp_path. Function-scoped fixtures are not reset between examples; these tests use none.
 SETTINGS = settings(
@@ -154,13 +161,9 @@ def documents(draw: st.DrawFn) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A folder for the examples; hypothesis's own caches go there too, not into the checkout."""
-    folder = tmp_path_factory.mktemp("properties")
-    set_hypothesis_home_dir(folder / ".hypothesis")
-    yield folder
-    set_hypothesis_home_dir(None)
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("properties")
 
 
 @contextlib.contextmanager
