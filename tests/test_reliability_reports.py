@@ -168,7 +168,7 @@ HOSTILE_DESCRIPTION = "<img src=x onerror=alert(1)> <b>bold</b> [link](http://ev
 def hostile_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The hostile suite: a baseline that passes, and a full lane that fails every test."""
     root = tmp_path_factory.mktemp("hostile-runs")
-    target, out = suitekit.copy_suite("hostile", root), root / "results"
+    target, out = suitekit.copy_suite("hostile_report", root), root / "results"
     (target / "pyproject.toml").write_text(
         "[tool.benchlib.strategies.evil]\n"
         f"description = {json.dumps(HOSTILE_DESCRIPTION)}\n"
