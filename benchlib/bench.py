@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from benchlib import events, recording, results, stats
+from benchlib import events, recording, results, stats, trace
 from benchlib._observer import benchlib_protocol as protocol
 from benchlib.lock import Held, exclusive
 from benchlib.machine import Interpreter, describe, target_info
@@ -175,6 +175,9 @@ def run_once(
         results.write_atomic(final, results.dumps(result))
         pending.unlink(missing_ok=True)
         events_path.unlink(missing_ok=True)
+        # The trace is derived from the saved result: written after it, so nothing is lost
+        # if it fails, and remade at any time by `benchlib trace`.
+        results.write_atomic(trace.path_for(final), trace.dumps(result))
     if measured.ending == "interrupted":
         raise Interrupted(result, final)
     return result, final

@@ -103,11 +103,13 @@ def _plans(args: argparse.Namespace, cfg: config.Config) -> list[bench.RunPlan]:
 def cmd_run(args: argparse.Namespace) -> int:
     from benchlib import bench
     from benchlib.progress import Display  # it imports the summary: only `run` needs it
+    from benchlib.running import become_subreaper
 
     cfg = config.load(Path(args.target))
     plans = _plans(args, cfg)
     for warning in config.unregistered_markers(cfg, [p.strategy.name for p in plans]):
         _warn(warning)
+    become_subreaper()  # this process only runs benches: it may adopt the tree's orphans
     schedule = bench.Schedule(args.repeat, args.warmup, args.budget, args.width)
     done = bench.bench(plans, schedule, Display(sys.stderr))
     if args.summary:
@@ -201,6 +203,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     print(report.render_gate(gate))
     return compare.exit_code(gate)
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from benchlib import results, trace
+
+    try:
+        result = results.load(Path(args.result))
+    except results.ResultError as exc:
+        raise UsageError(f"{exc}; give a result file `benchlib run` wrote") from None
+    out = Path(args.out) if args.out else trace.path_for(Path(args.result))
+    if not out.parent.is_dir():
+        raise UsageError(f"--out {str(out)!r}: its folder does not exist")
+    results.write_atomic(out, trace.dumps(result))
+    print(f"wrote {out} (open it in https://ui.perfetto.dev or chrome://tracing)")
+    return 0
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -348,6 +365,11 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("current", metavar="CURRENT_DIR")
     cmp.add_argument("--threshold", default="10%", help="allowed slowdown (default: 10%%)")
     cmp.set_defaults(func=cmd_compare)
+
+    trc = sub.add_parser("trace", help="write a run's trace for Perfetto or chrome://tracing")
+    trc.add_argument("result", metavar="RESULT_FILE")
+    trc.add_argument("--out", metavar="PATH", help="default: RUNID.trace.json beside it")
+    trc.set_defaults(func=cmd_trace)
 
     init = sub.add_parser(
         "init",

@@ -104,4 +104,7 @@ def exclusive(results_dir: Path) -> Iterator[Held]:
             ) from None
         held = Held(f, _clean_up(_holder(f)) + _save_pending(results_dir))
         held.running("")
-        yield held
+        try:
+            yield held
+        finally:
+            held.running("")  # ended cleanly: nothing of ours is left to look for

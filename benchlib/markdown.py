@@ -6,8 +6,9 @@ wording's escapes: a test cannot inject HTML, links or formatting into the repor
 
 from __future__ import annotations
 
+from benchlib import mermaid, whywords
 from benchlib.advice import Advice
-from benchlib.summary import Profile, RunRef, SlowTest, StrategySummary, Summary, UnstableTest
+from benchlib.summary import Profile, RunRef, SlowTest, StrategySummary, Summary
 from benchlib.wording import (
     RSS_NOTE,
     budget_value,
@@ -33,10 +34,12 @@ def render(summary: Summary, advice: Advice) -> str:
     sections = [
         _head(summary),
         _machines(summary),
+        mermaid.render(summary),
         _baseline(summary),
         *(_strategy(i, s, advice) for i, s in enumerate(_lanes(summary), start=1)),
         _gate(summary),
-        _instability(summary),
+        whywords.where_section(summary),
+        whywords.instability_section(summary),
         _profile(summary.profile, summary),
         _recommendations(summary, advice),
         _missing(summary),
@@ -130,6 +133,7 @@ def _baseline(summary: Summary) -> str:
         f"- Wall clock: {wall_words(s)}",
         f"- Resources: {_resources(s)}",
         *_checks(s),
+        *whywords.hang_lines(s),
     ]
     if s.log_path:
         lines.append(f"- Log: {link(s.log_path)}")
@@ -154,6 +158,11 @@ def _checks(s: StrategySummary) -> list[str]:
 def _strategy(number: int, s: StrategySummary, advice: Advice) -> str:
     lines = [f"## Strategy {number}: {_titled(s)}", "", "Command:", ""]
     lines += [*fence(s.command, "bash"), "", f"Status: {s.status}"]
+    if s.hangs:
+        lines += ["", *whywords.hang_lines(s)]
+    why = whywords.strategy_why(s)
+    if why:
+        lines += ["", f"Why: {why}"]
     lines += ["", "Before/After:", "", *_before_after(s), "", "Observed output:", ""]
     lines.append(f"- {code(s.outcome_text)}" + (" (representative run)" if s.runs > 1 else ""))
     lines += [f"- {_resources(s)}", *_checks(s)]
@@ -228,43 +237,6 @@ def _failed_run(run: RunRef) -> list[str]:
     return lines
 
 
-def _instability(summary: Summary) -> str:
-    lines = ["## Instability", ""]
-    if not summary.instability:
-        lines.append("No test ended differently between strategies or between runs.")
-        return "\n".join(lines)
-    lines += [
-        "Tests whose outcome differs between strategies or between runs of one strategy:",
-        "",
-        "| Test | Phase | Outcomes | First line of the error |",
-        "|---|---|---|---|",
-    ]
-    lines += [_unstable_row(u) for u in summary.instability]
-    flaky = [u for u in summary.instability if u.flaky]
-    if flaky:
-        lines += ["", "Flaky (outcome changed between runs of one strategy):", ""]
-        for u in flaky:
-            for seen in (x for x in u.seen if x.flips):
-                runs = sum(n for _, n in seen.outcomes)
-                tally = ", ".join(f"{n} {o}" for o, n in seen.outcomes)
-                phases = ", ".join(u.phases) or "unknown phase"
-                lines.append(
-                    f"- {code(u.nodeid)} under {code(seen.strategy)}: {seen.flips} flips over "
-                    f"{runs} runs ({tally}); phases: {phases}"
-                )
-    return "\n".join(lines)
-
-
-def _unstable_row(u: UnstableTest) -> str:
-    outcomes = "; ".join(
-        f"{code(s.strategy)}: " + ", ".join(f"{n} {o}" for o, n in s.outcomes) for s in u.seen
-    )
-    return (
-        f"| {cell(code(u.nodeid))} | {', '.join(u.phases) or '-'} | {cell(outcomes)} "
-        f"| {text(first_line(u.message)) or '-'} |"
-    )
-
-
 def _profile(p: Profile | None, summary: Summary) -> str:
     if p is None:
         return ""
@@ -281,12 +253,13 @@ def _profile(p: Profile | None, summary: Summary) -> str:
             ("teardown", p.slowest_teardown),
         ):
             lines += ["", f"Slowest in {phase}:", "", *_slow_table(slow)]
-        lines += ["", "Time by top-level directory:", "", "| Directory | Tests | Time | Share |"]
-        lines.append("|---|---:|---:|---:|")
+        lines += ["", "Time by folder (down to where the time splits):", ""]
+        lines += ["| Folder | Tests | Time | Share |", "|---|---:|---:|---:|"]
         lines += [
             f"| {cell(code(d.directory))} | {d.tests} | {seconds(d.seconds)} | {d.share:.1%} |"
             for d in p.directories
         ]
+        lines += whywords.files_table(p)
     lines += ["", *_warnings_table(summary)]
     return "\n".join(lines)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from benchlib.results import TestRecord
 from benchlib.resultset import Run
@@ -13,6 +14,17 @@ from benchlib.resultset import Run
 FAILING_OUTCOMES = frozenset({"failed", "error"})
 SLOWEST_PER_PHASE = 10
 TOP_DIRECTORIES = 10
+TOP_FILES = 10
+# A folder holding this share of the time is opened into its subfolders: a table that says
+# `tests/unit` 97% says nothing about where the time goes.
+DOMINANT = 0.9
+# How an unstable test misbehaves, which says what to do about it:
+#   parallel-only        failed in every parallel run, never serially: it shares state
+#   flaky                changed outcome between runs of one strategy
+#   failing everywhere   failed or errored in every run: broken, not unstable
+#   selection-dependent  the same within each strategy, different between them: it depends
+#                        on which tests run with it, or their order
+Kind = Literal["parallel-only", "flaky", "failing everywhere", "selection-dependent"]
 # The tables print seconds to 2 decimals: a shorter phase would read "0.00s".
 SHOWN_MIN_S = 0.005
 
@@ -38,6 +50,8 @@ class Seen:
     flips: int  # outcome changes between consecutive runs
     phase: str | None
     message: str | None
+    parallel: bool = False  # the strategy ran xdist workers
+    differs: bool = False  # it did not pass here, or changed between runs here
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,8 @@ class UnstableTest:
     phases: tuple[str, ...]
     message: str | None
     seen: tuple[Seen, ...]
+    kind: Kind = "selection-dependent"
+    runs: int = 0  # the runs it rests on: every run that ran it
 
 
 @dataclass(frozen=True)
@@ -69,6 +85,14 @@ class DirectoryTime:
 
 
 @dataclass(frozen=True)
+class FileTime:
+    path: str
+    tests: int
+    seconds: float
+    share: float
+
+
+@dataclass(frozen=True)
 class Profile:
     """Where the baseline's time goes, from its representative run."""
 
@@ -79,8 +103,9 @@ class Profile:
     slowest_setup: tuple[SlowTest, ...]
     slowest_call: tuple[SlowTest, ...]
     slowest_teardown: tuple[SlowTest, ...]
-    directories: tuple[DirectoryTime, ...]
+    directories: tuple[DirectoryTime, ...]  # down to where the time splits
     warning_categories: tuple[tuple[str, int], ...]
+    files: tuple[FileTime, ...] = ()  # the files with the most time, most first
 
 
 def sorted_counts(counts: dict[str, int]) -> tuple[tuple[str, int], ...]:
@@ -164,27 +189,17 @@ def _unstable_test(
     nodeid: str, problems: dict[str, TestRecord], runs: Sequence[Run], names: Sequence[str]
 ) -> UnstableTest | None:
     sequences: dict[str, list[TestRecord | None]] = defaultdict(list)
+    parallel: dict[str, bool] = {}
     for r in runs:
         if nodeid in r.nodeids or r.result.run_id in problems:
             sequences[r.result.strategy.name].append(problems.get(r.result.run_id))
-    outcomes = {
+            parallel[r.result.strategy.name] = r.result.strategy.workers > 0
+    outcomes: dict[str, list[str]] = {
         name: [t.outcome if t else "passed" for t in seq] for name, seq in sequences.items()
     }
     if len({o for seq in outcomes.values() for o in seq}) < 2:
         return None
-    seen = []
-    for name in (n for n in names if n in sequences):
-        first = next((t for t in sequences[name] if t is not None), None)
-        seq = outcomes[name]
-        seen.append(
-            Seen(
-                strategy=name,
-                outcomes=sorted_counts(Counter(seq)),
-                flips=sum(1 for a, b in itertools.pairwise(seq) if a != b),
-                phase=first.phase if first else None,
-                message=first.message if first else None,
-            )
-        )
+    seen = tuple(_seen(n, sequences[n], outcomes[n], parallel[n]) for n in names if n in sequences)
     records = list(problems.values())
     return UnstableTest(
         nodeid=nodeid,
@@ -192,8 +207,43 @@ def _unstable_test(
         flaky=any(s.flips for s in seen),
         phases=tuple(sorted({t.phase for t in records if t.phase})),
         message=next((t.message for t in records if t.message), None),
-        seen=tuple(seen),
+        seen=seen,
+        kind=_kind(outcomes, parallel),
+        runs=sum(len(seq) for seq in outcomes.values()),
     )
+
+
+def unstable_in(strategy: str, unstable: Iterable[UnstableTest]) -> int:
+    """Count the unstable tests whose outcome differs under this strategy."""
+    return sum(1 for u in unstable if any(s.strategy == strategy and s.differs for s in u.seen))
+
+
+def _seen(name: str, seq: list[TestRecord | None], outcomes: list[str], parallel: bool) -> Seen:
+    first = next((t for t in seq if t is not None), None)
+    flips = sum(1 for a, b in itertools.pairwise(outcomes) if a != b)
+    return Seen(
+        strategy=name,
+        outcomes=sorted_counts(Counter(outcomes)),
+        flips=flips,
+        phase=first.phase if first else None,
+        message=first.message if first else None,
+        parallel=parallel,
+        differs=bool(flips) or any(o != "passed" for o in outcomes),
+    )
+
+
+def _kind(outcomes: dict[str, list[str]], parallel: dict[str, bool]) -> Kind:
+    """Classify a test whose outcome is not the same everywhere it ran (see Kind)."""
+    par = [o for name, seq in outcomes.items() if parallel[name] for o in seq]
+    ser = [o for name, seq in outcomes.items() if not parallel[name] for o in seq]
+    failing = FAILING_OUTCOMES.__contains__
+    if par and ser and all(map(failing, par)) and not any(map(failing, ser)):
+        return "parallel-only"
+    if any(len(set(seq)) > 1 for seq in outcomes.values()):
+        return "flaky"
+    if all(map(failing, par + ser)):
+        return "failing everywhere"
+    return "selection-dependent"
 
 
 def profile(baseline: str | None, run: Run | None, tests: tuple[TestRecord, ...]) -> Profile | None:
@@ -209,14 +259,6 @@ def profile(baseline: str | None, run: Run | None, tests: tuple[TestRecord, ...]
         )
 
     total_s = sum(t.duration_s for t in tests)
-    depth = _common_depth({_directory(t.nodeid) for t in tests})
-    seconds: dict[str, float] = defaultdict(float)
-    counts: Counter[str] = Counter()
-    for t in tests:
-        top = _top_directory(_directory(t.nodeid), depth)
-        seconds[top] += t.duration_s
-        counts[top] += 1
-    dirs = sorted(seconds, key=lambda d: (-seconds[d], d))
     return Profile(
         strategy=baseline,
         run_id=run.result.run_id,
@@ -225,9 +267,48 @@ def profile(baseline: str | None, run: Run | None, tests: tuple[TestRecord, ...]
         slowest_setup=slowest("setup_s"),
         slowest_call=slowest("call_s"),
         slowest_teardown=slowest("teardown_s"),
-        directories=tuple(
-            DirectoryTime(d, counts[d], seconds[d], seconds[d] / total_s if total_s else 0.0)
-            for d in dirs
-        ),
+        directories=folders(tests, total_s),
         warning_categories=sorted_counts(run.result.warning_categories),
+        files=files(tests, total_s),
     )
+
+
+def _tally(tests: Iterable[TestRecord], key: Callable[[TestRecord], str]) -> dict[str, list[float]]:
+    found: dict[str, list[float]] = defaultdict(list)
+    for t in tests:
+        found[key(t)].append(t.duration_s)
+    return found
+
+
+def files(tests: Sequence[TestRecord], total_s: float) -> tuple[FileTime, ...]:
+    """Return the TOP_FILES files with the most test time."""
+    by_file = _tally(tests, lambda t: t.nodeid.split("::", 1)[0])
+    ranked = sorted(by_file.items(), key=lambda kv: (-sum(kv[1]), kv[0]))[:TOP_FILES]
+    return tuple(
+        FileTime(path, len(d), sum(d), sum(d) / total_s if total_s else 0.0) for path, d in ranked
+    )
+
+
+def folders(tests: Sequence[TestRecord], total_s: float) -> tuple[DirectoryTime, ...]:
+    """Return time by folder, at the depth where the tests' folders part ways; a folder that
+    holds DOMINANT of the time is opened into its own subfolders, and so on."""
+    groups = _groups(tests)
+    for _ in range(8 if groups else 0):  # folders nest a few levels deep; each pass opens one
+        top = max(groups, key=lambda d: sum(t.duration_s for t in groups[d]))
+        inner = _groups(groups[top])
+        if len(inner) < 2 or sum(t.duration_s for t in groups[top]) < DOMINANT * total_s:
+            break
+        del groups[top]
+        groups.update(inner)
+    rows = [(d, len(ts), sum(t.duration_s for t in ts)) for d, ts in groups.items()]
+    rows.sort(key=lambda r: (-r[2], r[0]))
+    return tuple(DirectoryTime(d, n, s, s / total_s if total_s else 0.0) for d, n, s in rows)
+
+
+def _groups(tests: Sequence[TestRecord]) -> dict[str, list[TestRecord]]:
+    """Group tests by folder, at one level below the folders they all share."""
+    depth = _common_depth({_directory(t.nodeid) for t in tests})
+    groups: dict[str, list[TestRecord]] = defaultdict(list)
+    for t in tests:
+        groups[_top_directory(_directory(t.nodeid), depth)].append(t)
+    return groups

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchlib import advice, markdown, results, stats
+from benchlib import advice, markdown, results, stats, whywords
 from benchlib.advice import Advice
 from benchlib.errors import InputError
 from benchlib.judge import BudgetResult
@@ -36,7 +36,11 @@ SUMMARY_FORMAT = "benchlib-summary"
 # Bump when a field of summary.json changes meaning or goes away.
 # 2: comparisons are judge.Judgement (word, noise_floor, settle_runs, verdict_text);
 #    recommendations carry rule data and text; tradeoffs per strategy; noise and budgets.
-SUMMARY_VERSION = 2
+# 3 (additions only): per strategy "time" (breakdown, bound, late tests), "why" and its
+#    "why_text", "hangs" with "text"; instability "kind", "runs" and "fix_text", per strategy
+#    "seen" entries "parallel" and "differs"; profile "files". A strategy's "unstable" counts
+#    only the tests whose outcome differs under it.
+SUMMARY_VERSION = 3
 METHOD_NOTE = (
     f"speedup = base median / current median; interval: {stats.METHOD}; differences under "
     "the base's A/A noise floor are not significant"
@@ -46,18 +50,22 @@ METHOD_NOTE = (
 def write_outputs(
     summary: Summary, out_dir: Path, *, note: Callable[[str], None] | None = None
 ) -> list[Path]:
-    """Write summary.md and summary.json; append the Markdown to $GITHUB_STEP_SUMMARY if set.
+    """Write summary.md, summary.json and report.html; append the Markdown to
+    $GITHUB_STEP_SUMMARY if set.
 
     Raise InputError if out_dir cannot hold them. The step summary is an extra: when it cannot
     be appended to, note says why (raised as InputError when no note is given).
     """
+    from benchlib.htmlreport import page as htmlreport  # the summary only, never a run
+
     found = advice.advise(summary)
     text = markdown.render(summary, found)
-    written = [out_dir / "summary.md", out_dir / "summary.json"]
+    written = [out_dir / "summary.md", out_dir / "summary.json", out_dir / "report.html"]
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         results.write_atomic(written[0], text)
         results.write_atomic(written[1], render_json(summary, found))
+        results.write_atomic(written[2], htmlreport.render(summary, found))
     except OSError as exc:
         raise InputError(
             "out", str(out_dir), f"cannot hold the summary ({exc.strerror or exc})",
@@ -108,6 +116,14 @@ def render_json(summary: Summary, found: Advice | None = None) -> str:
         facts["tradeoffs"] = [
             {**dataclasses.asdict(t), "text": tradeoff_words(t)} for t in found.tradeoffs[s.name]
         ]
+        facts["why_text"] = whywords.strategy_why(s)
+        for hang, item in zip(s.hangs, facts["hangs"], strict=True):
+            item["text"] = whywords.hang_words(hang)
+    for u, item in zip(summary.instability, data["instability"], strict=True):
+        item["fix_text"] = whywords.fix_words(u.kind)
+    for picture in data["charts"]["pictures"]:
+        # A chart's thousands of segments and samples: the result files hold them already.
+        del picture["lanes"], picture["resources"]
     data["recommendations"] = [
         {**dataclasses.asdict(r), "text": recommendation_words(r, summary.baseline)}
         for r in found.recommendations

@@ -12,66 +12,66 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 import orjson
 
 from benchlib import typed
+from benchlib.model import (
+    COMPLETED,
+    FORMAT,
+    READABLE_VERSIONS,
+    SCHEMA_VERSION,
+    STATUSES,
+    TEST_FIELDS,
+    Counts,
+    InFlight,
+    Machine,
+    Outcome,
+    Phase,
+    RunResult,
+    SamplerInfo,
+    Samples,
+    Status,
+    StrategyRecord,
+    Target,
+    TestRecord,
+    Timeline,
+    WorkerTimes,
+    status_for_exit,
+)
 
-# Bump on any change a reader must know about, and say here what changed.
-# 1: first format (benchlib 0.1, never released).
-# 2: each test is a row, a JSON array of TestRecord's fields in the order "test_fields" names,
-#    trailing fields at their default left out, one row a line; in 1 it was an object with all
-#    nine keys, indented. Over benchmarks/summary_scale.py's 1,000 files of 5,000-5,900 tests,
-#    orjson's parse fell from ~8.5 ms to ~3 ms a file and the files from 1.38 to 0.63 GiB;
-#    reading them was most of a summary's time.
-# 3: budgets (strategy.budgets) and the project's identity (target.project) recorded;
-#    cpu_utilization and outcome.warnings are no longer stored but computed on read; keys a
-#    reader does not know are kept in `extra` and ignored, so a minor version (schema_minor)
-#    can add fields without breaking older readers. Version 2 files are still read.
-#    3.1: selection_sha256, the digest of the node ids a run selected.
-SCHEMA_VERSION = 3
-SCHEMA_MINOR = 1
-READABLE_VERSIONS = frozenset({2, 3})
-FORMAT = "benchlib-run"
-
-Status = Literal[
-    "passed",  # pytest exit 0
-    "tests-failed",  # 1
-    "interrupted",  # 2 without collection errors, or benchlib was interrupted or killed
-    "collection-error",  # 2 with errors during collection
-    "internal-error",  # 3
-    "usage-error",  # 4
-    "no-tests",  # 5
-    "timeout",  # benchlib stopped the tree at the strategy's time limit
-    "killed",  # pytest ended by a signal benchlib did not send
-    "crashed",  # any other exit code, or pytest never finished its session
+__all__ = [
+    "COMPLETED",
+    "FORMAT",
+    "READABLE_VERSIONS",
+    "SCHEMA_VERSION",
+    "STATUSES",
+    "TEST_FIELDS",
+    "Counts",
+    "InFlight",
+    "Machine",
+    "Outcome",
+    "Phase",
+    "ResultError",
+    "RunResult",
+    "SamplerInfo",
+    "Samples",
+    "Status",
+    "StrategyRecord",
+    "Target",
+    "TestRecord",
+    "Timeline",
+    "WorkerTimes",
+    "dumps",
+    "load",
+    "load_all",
+    "save",
+    "selection_digest",
+    "status_for_exit",
 ]
-STATUSES: tuple[str, ...] = get_args(Status)
-# The runs that timed the suite: pytest gave its own verdict on every selected test. A timeout
-# timed the limit, and an interrupted or crashed run stopped part-way.
-COMPLETED: frozenset[Status] = frozenset({"passed", "tests-failed"})
 
-Outcome = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
-Phase = Literal["setup", "call", "teardown", "collect"]
-
-_EXIT_STATUS: dict[int, Status] = {
-    0: "passed",
-    1: "tests-failed",
-    2: "interrupted",
-    3: "internal-error",
-    4: "usage-error",
-    5: "no-tests",
-}
-
-
-def status_for_exit(exit_code: int, *, collection_errors: bool = False) -> Status:
-    """Map a pytest exit code (negative: killed by that signal) to a status."""
-    if exit_code < 0:
-        return "killed"
-    if exit_code == 2 and collection_errors:
-        return "collection-error"  # pytest says "Interrupted: 1 error during collection"
-    return _EXIT_STATUS.get(exit_code, "crashed")
+_TEST_DEFAULTS: tuple[object, ...] = tuple(f.default for f in dataclasses.fields(TestRecord))
 
 
 class ResultError(Exception):
@@ -81,213 +81,6 @@ class ResultError(Exception):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
-
-
-@dataclass(frozen=True)
-class Counts:
-    """Outcome counts as pytest's terminal summary counts them."""
-
-    passed: int = 0
-    failed: int = 0
-    errors: int = 0
-    skipped: int = 0
-    deselected: int = 0
-    xfailed: int = 0
-    xpassed: int = 0
-    warnings: int = 0
-    subtests_passed: int = 0  # pytest 9's subtests; failed ones count as failed
-
-
-@dataclass(frozen=True)
-class TestRecord:
-    """One test as it ended: the first phase that did not pass decides the outcome."""
-
-    __test__ = False  # not a pytest test class
-
-    nodeid: str
-    outcome: Outcome
-    duration_s: float
-    setup_s: float = 0.0
-    call_s: float = 0.0
-    teardown_s: float = 0.0
-    phase: Phase | None = None  # where it failed, errored or skipped
-    message: str | None = None  # first line of the error or skip reason
-    worker: str | None = None  # xdist worker id ("gw0"), None when serial
-    # When its setup began, in seconds from the run's start; each phase follows the last, so
-    # a phase's slice of the timeline is exact in length and off by the gaps between phases
-    # (microseconds). None in version 2 files and for collection errors.
-    start_s: float | None = None
-
-    @property
-    def end_s(self) -> float | None:
-        return None if self.start_s is None else self.start_s + self.duration_s
-
-
-# The columns of a per-test row in the file: TestRecord's fields in order, so the required
-# ones (nodeid, outcome, duration_s) come first and a row may stop after them.
-TEST_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TestRecord))
-_TEST_DEFAULTS: tuple[object, ...] = tuple(f.default for f in dataclasses.fields(TestRecord))
-
-
-@dataclass(frozen=True)
-class StrategyRecord:
-    """The strategy as it was run (after configuration and overrides)."""
-
-    name: str
-    description: str
-    pytest_args: tuple[str, ...]
-    workers: int  # resolved: "auto" is recorded as the number it became
-    dist: str | None
-    env: dict[str, str]
-    compare_to: str | None
-    scope: Literal["full", "subset"]
-    timeout_s: float | None = None
-    budgets: dict[str, float] = field(default_factory=dict)  # budgets.KINDS key -> limit
-
-
-@dataclass(frozen=True)
-class Target:
-    """The project benched: runs of different projects are never compared silently."""
-
-    path: str
-    git_commit: str | None
-    git_dirty: bool | None
-    # Who the project is, whichever folder it was checked out in: the git remote's URL, else
-    # the git root, else the folder. None in files before version 3 (their path stands in).
-    project: str | None = None
-
-    @property
-    def identity(self) -> str:
-        return self.project or self.path
-
-
-@dataclass(frozen=True)
-class Machine:
-    """What makes two runs comparable, and the versions that ran."""
-
-    hostname: str
-    os: str
-    python: str
-    cpu_model: str
-    cpus_logical: int
-    cpus_physical: int | None
-    cpus_usable: int
-    memory_bytes: int
-    versions: dict[str, str | None]
-
-    def fingerprint(self) -> tuple[object, ...]:
-        """Return the fields that must agree for timings to be compared.
-
-        The host name is left out on purpose: CI runners of one class get a new name every
-        job, and are as comparable as the hardware they report.
-        """
-        return (
-            self.os,
-            self.cpu_model,
-            self.cpus_usable,
-            self.memory_bytes,
-            self.python,
-        )
-
-
-@dataclass(frozen=True)
-class Samples:
-    """A downsampled timeline of the process tree; columns of equal length."""
-
-    t_s: tuple[float, ...] = ()
-    rss_bytes: tuple[int, ...] = ()
-    processes: tuple[int, ...] = ()
-    cpu_s: tuple[float, ...] = ()  # cumulative sampled CPU of the live tree
-
-
-@dataclass(frozen=True)
-class WorkerTimes:
-    """One xdist worker's fixed costs, in seconds from the run's start (None: not seen)."""
-
-    id: str
-    started_s: float | None = None  # the controller began starting its process
-    configured_s: float | None = None  # its interpreter and plugins were up
-    collected_s: float | None = None  # it finished collecting the suite
-    ready_s: float | None = None  # the controller saw it ready
-
-
-@dataclass(frozen=True)
-class Timeline:
-    """The run's milestones, in seconds from the run's start (None: the run never got there)."""
-
-    session_s: float | None = None  # start-up done: plugins and conftest files loaded
-    collected_s: float | None = None  # the selection known (under xdist: the first worker's)
-    end_s: float | None = None  # pytest finished its session
-    workers: tuple[WorkerTimes, ...] = ()
-
-
-@dataclass(frozen=True)
-class InFlight:
-    """A test that had started and not finished when the run ended: where a hang is."""
-
-    nodeid: str
-    worker: str | None
-    started_s: float  # from the run's start
-    running_s: float  # how long it had run when the run ended
-
-
-@dataclass(frozen=True)
-class SamplerInfo:
-    interval_s: float
-    count: int  # samples taken (before downsampling)
-    mean_cost_s: float  # the sampler's own CPU time per sample
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """Everything measured about one pytest invocation of one strategy."""
-
-    run_id: str
-    strategy: StrategyRecord
-    argv: tuple[str, ...]
-    target: Target
-    started_at: str  # UTC ISO 8601
-    ended_at: str
-    status: Status
-    exit_code: int | None  # None when benchlib could not reap pytest
-    wall_s: float
-    cpu_user_s: float
-    cpu_system_s: float
-    cpu_source: Literal["rusage", "sampled"]  # rusage is exact; sampled misses orphans
-    peak_rss_bytes: int  # sum over the tree; shared pages count once per process
-    max_single_rss_bytes: int
-    peak_processes: int
-    workers_observed: int
-    outcome: Counts
-    collected: int | None
-    tests: tuple[TestRecord, ...]
-    warning_categories: dict[str, int]
-    samples: Samples
-    log_path: str
-    machine: Machine
-    sampler: SamplerInfo
-    env: dict[str, str]  # allow-listed variables the pytest process saw
-    ignored_env: dict[str, str]  # allow-listed variables benchlib removed (PYTEST_ADDOPTS)
-    message: str | None = None  # why it ended, when that is not pytest's own exit
-    round: int = 0  # repeat number within one bench invocation
-    warmup: bool = False  # warm-up runs are kept but left out of statistics
-    bench_id: str | None = None  # shared by the runs of one bench invocation
-    timeline: Timeline = field(default_factory=Timeline)
-    in_flight: tuple[InFlight, ...] = ()
-    not_run: int = 0  # collected tests that never started (a crash, a timeout)
-    # The selection's digest (selection_digest): runs of one strategy that selected different
-    # tests time different work. None: the run never got as far as its selection (or 3.0).
-    selection_sha256: str | None = None
-    schema_version: int = SCHEMA_VERSION
-    schema_minor: int = SCHEMA_MINOR
-    format: str = FORMAT
-    extra: dict[str, Any] = field(default_factory=dict)  # keys of a newer minor version
-
-    @property
-    def cpu_utilization(self) -> float:
-        """Return the tree's CPU time over the CPU time the usable CPUs offered."""
-        offered = self.wall_s * self.machine.cpus_usable
-        return (self.cpu_user_s + self.cpu_system_s) / offered if offered > 0 else 0.0
 
 
 def selection_digest(nodeids: Iterable[str]) -> str:
@@ -513,17 +306,30 @@ def save(result: RunResult, results_dir: Path) -> Path:
 
 
 # Files benchlib itself writes beside the runs, which are not runs.
-NOT_RUNS = frozenset({"summary.json", "compare.json"})
+NOT_RUNS = frozenset({"summary.json", "compare.json", "scan.json"})
+# Each run's trace (benchlib.trace), written beside its result as RUNID.trace.json.
+TRACE_SUFFIX = ".trace.json"
+
+
+def is_result_name(name: str) -> bool:
+    """Say whether a file name can be a run's result: not a summary, a gate, or a trace."""
+    return name not in NOT_RUNS and not name.endswith(TRACE_SUFFIX)
+
+
+def _is_run_file(path: Path) -> bool:
+    # Hidden files are work in progress: a pending result, a temporary file being written.
+    return not path.name.startswith(".") and is_result_name(path.name) and path.is_file()
 
 
 def find_result_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """Yield result files: given files as they are, folders searched recursively."""
+    """Yield result files: given files as they are, folders searched recursively.
+
+    Traces are left out even when named (a shell's `results/*.json` names them too).
+    """
     for path in paths:
         if path.is_dir():
-            yield from sorted(
-                p for p in path.rglob("*.json") if p.name not in NOT_RUNS and p.is_file()
-            )
-        else:
+            yield from sorted(p for p in path.rglob("*.json") if _is_run_file(p))
+        elif not path.name.endswith(TRACE_SUFFIX):
             yield path
 
 

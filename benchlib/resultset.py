@@ -51,10 +51,17 @@ class Run:
     nodeids: frozenset[str]
     problems: tuple[TestRecord, ...]  # the tests that did not pass
     _tests: Callable[[], tuple[TestRecord, ...]] = field(repr=False, compare=False)
+    # The whole run (tests and sampler series), for the charts of a representative run.
+    _full: Callable[[], RunResult] | None = field(default=None, repr=False, compare=False)
+    source: Path | None = None  # the file it was read from; None when built in memory
 
     def tests(self) -> tuple[TestRecord, ...]:
         """Return every per-test record; raise ResultError if the file cannot be read now."""
         return self._tests()
+
+    def full(self) -> RunResult:
+        """Return the run with its tests and samples; raise ResultError if unreadable now."""
+        return self._full() if self._full else dataclasses.replace(self.result, tests=self.tests())
 
 
 @dataclass(frozen=True)
@@ -83,7 +90,7 @@ def _in_memory(r: RunResult) -> Run:
     tests = r.tests
     problems = tuple(t for t in tests if t.outcome != "passed")
     stripped = _strip(r)
-    return Run(stripped, frozenset(t.nodeid for t in tests), problems, lambda: tests)
+    return Run(stripped, frozenset(t.nodeid for t in tests), problems, lambda: tests, lambda: r)
 
 
 def _strip(r: RunResult) -> RunResult:
@@ -222,7 +229,8 @@ def _assemble(reads: Sequence[_Read | SkippedFile]) -> ResultSet:
             skipped.append(r)
         else:
             nodeids = lists.get(r.key, frozenset())
-            runs.append(Run(r.result, nodeids, r.problems, _Loader(Path(r.path))))
+            loader = _Loader(Path(r.path))
+            runs.append(Run(r.result, nodeids, r.problems, loader, loader.full, loader.path))
     return ResultSet(tuple(runs), tuple(skipped))
 
 
@@ -234,3 +242,6 @@ class _Loader:
 
     def __call__(self) -> tuple[TestRecord, ...]:
         return results.load(self.path).tests
+
+    def full(self) -> RunResult:
+        return results.load(self.path)

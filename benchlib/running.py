@@ -115,12 +115,32 @@ class _Child:
         return True
 
 
+_adopting = False  # set by become_subreaper: orphans of the tree are then our children
+
+
 def become_subreaper() -> bool:
-    """Adopt the orphans of our descendants (Linux), so that a daemon cannot slip away."""
+    """Adopt the orphans of our descendants (Linux), so that a daemon cannot slip away.
+
+    For a process that runs benches and nothing else (the command line): it then reaps every
+    child it did not start itself, which a host process with children of its own must not do.
+    """
+    global _adopting
     if not sys.platform.startswith("linux"):
         return False
     libc = ctypes.CDLL(None, use_errno=True)
-    return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    _adopting = bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    return _adopting
+
+
+def _reap_adopted() -> None:
+    """Reap adopted orphans that have exited, so that they do not stay zombies."""
+    while _adopting:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
 
 
 def token_processes(token: str) -> list[int]:
@@ -284,7 +304,6 @@ def _helpers(
 
 def run(launch: Launch, *, progress: Callable[[Progress], None] | None = None) -> Measured:
     """Run pytest to its end, its time limit, or an interruption, and stop its whole tree."""
-    become_subreaper()
     token = launch.token or uuid.uuid4().hex
     env = {**launch.env, TOKEN_ENV: token}
     timed_out = threading.Event()
@@ -322,6 +341,7 @@ def run(launch: Launch, *, progress: Callable[[Progress], None] | None = None) -
             if child.exit_code is None:  # nothing reaped it: SIGKILL did not take
                 child.wait(5.0)
             _end_watchdog(watchdog)
+            _reap_adopted()
             for helper in helpers:
                 helper.join(timeout=2.0)
     if ending == "exited" and timed_out.is_set():

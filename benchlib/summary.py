@@ -5,32 +5,39 @@ Facts only: what to recommend is advice.py's, how to say it is report.py's.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import shlex
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchlib import judge, pertest, resultset, stats
+from benchlib import chartdata, judge, pertest, resultset, runfacts, stats
 from benchlib.judge import BudgetResult, Judgement, NoiseWarning
 from benchlib.pertest import CoverageGap, Profile, SlowTest, UnstableTest
 from benchlib.results import Counts, ResultError, RunResult, TestRecord
 from benchlib.resultset import ResultSet, Run, SkippedFile
+from benchlib.runfacts import Hang, RunRef, TestProblem, TimeFacts, Why
 from benchlib.strategy import BUILTIN
 
 __all__ = [
     "CoverageGap",
+    "Hang",
     "Profile",
+    "RunRef",
     "SkippedFile",
     "SlowTest",
     "Summary",
+    "TestProblem",
+    "TimeFacts",
     "UnstableTest",
+    "Why",
     "analyze",
     "outcome_text",
     "summarize",
 ]
 
-FAILURES_PER_RUN = 5
 # The plugin benchlib adds to every run: a user copying the command has no such plugin.
 OBSERVER = ("-p", "benchlib_observer")
 
@@ -55,37 +62,6 @@ class MachineInfo:
     description: str
     hostnames: tuple[str, ...]
     runs: int
-
-
-@dataclass(frozen=True)
-class TestProblem:
-    """One test that did not pass in one run."""
-
-    __test__ = False  # not a pytest test class
-
-    nodeid: str
-    outcome: str
-    phase: str | None
-    message: str | None
-
-
-@dataclass(frozen=True)
-class RunRef:
-    """One run as evidence: where its log is and how it ended."""
-
-    run_id: str
-    strategy: str
-    status: str
-    wall_s: float
-    log_path: str
-    started_at: str
-    round: int  # from 0 as recorded; the report counts from 1
-    warmup: bool
-    machine: str
-    outcome_text: str
-    message: str | None
-    failures: tuple[TestProblem, ...]  # the first few failed or errored tests
-    failures_total: int
 
 
 @dataclass(frozen=True)
@@ -132,6 +108,9 @@ class StrategySummary:
     before_warnings: int | None  # warnings of compare_to's representative run
     noise: tuple[NoiseWarning, ...]
     budgets: tuple[BudgetResult, ...]  # the limits recorded with its latest run
+    time: TimeFacts | None = None  # where its representative run's time went
+    why: Why | None = None  # that run against compare_to's, part by part
+    hangs: tuple[Hang, ...] = ()  # its runs stopped with tests in flight
     selections: int = 1  # different sets of tests its runs selected; over 1 is warned about
 
 
@@ -150,6 +129,7 @@ class Summary:
     profile: Profile | None
     runs: tuple[RunRef, ...]
     skipped: tuple[SkippedFile, ...]
+    charts: chartdata.Charts = field(default_factory=chartdata.Charts)  # what the charts draw
 
     def strategy(self, name: str) -> StrategySummary:
         """Return the named strategy's summary; raise KeyError if it has none."""
@@ -160,8 +140,10 @@ class Summary:
 
 
 def summarize(paths: Sequence[Path], *, workers: int | None = None) -> Summary:
-    """Read every result file under paths and summarize them (see resultset.load)."""
-    return build(resultset.load(paths, workers=workers))
+    """Read every result file under paths, and the scan.json files beside them."""
+    scans, bad = chartdata.find_scans(paths)
+    rs = resultset.load(paths, workers=workers)
+    return build(ResultSet(rs.runs, (*rs.skipped, *bad)), scans)
 
 
 def analyze(
@@ -171,7 +153,7 @@ def analyze(
     return build(resultset.from_results(loaded, skipped))
 
 
-def build(rs: ResultSet) -> Summary:
+def build(rs: ResultSet, scans: tuple[chartdata.Scan, ...] = ()) -> Summary:
     """Return the facts of a result set."""
     runs = sorted(rs.runs, key=lambda r: (r.result.started_at, r.result.round, r.result.run_id))
     plain = [r.result for r in runs]
@@ -181,11 +163,14 @@ def build(rs: ResultSet) -> Summary:
         by_name[run.result.strategy.name].append(run)
     names = _order(by_name)
     baseline = _baseline(by_name, names)
-    base_run = _representative(by_name[baseline]) if baseline else None
+    reps = {name: _read_once(runs) for name, runs in by_name.items()}
+    base_run = reps[baseline] if baseline else None
     base_tests, skipped = _baseline_tests(base_run, list(rs.skipped))
     unstable = pertest.instability(runs, names)
-    facts = _Facts(by_name, baseline, base_tests, labels, unstable)
+    times = _times(reps)
+    facts = _Facts(by_name, baseline, base_tests, labels, unstable, times)
     strategies = tuple(_strategy_summary(name, facts) for name in names)
+    charts, skipped = chartdata.charts(reps.values(), runs, scans, skipped)
     compared = {s.compare_to for s in strategies if s.compare_to}
     return Summary(
         date=_date(plain),
@@ -199,6 +184,7 @@ def build(rs: ResultSet) -> Summary:
         profile=pertest.profile(baseline, base_run, base_tests),
         runs=tuple(_run_ref(r, labels) for r in runs),
         skipped=tuple(skipped),
+        charts=charts,
     )
 
 
@@ -211,12 +197,38 @@ class _Facts:
     base_tests: tuple[TestRecord, ...]
     labels: dict[judge.Fingerprint, str]
     unstable: tuple[UnstableTest, ...]
+    times: dict[str, TimeFacts | None]
 
     def results(self, name: str) -> list[RunResult]:
         return [r.result for r in self.by_name.get(name, [])]
 
     def judge(self, before: str, after: str) -> Judgement:
         return judge.judge(before, after, self.results(before), self.results(after))
+
+    def why(self, name: str, before: str | None) -> Why | None:
+        after_facts, before_facts = self.times.get(name), self.times.get(before or "")
+        if before is None or after_facts is None or before_facts is None:
+            return None
+        return runfacts.why(name, before, after_facts, before_facts)
+
+
+def _read_once(runs: Sequence[Run]) -> Run:
+    """Return the representative run, its file read once for the profile, times and charts."""
+    rep = _representative(runs)
+    assert rep is not None  # a strategy exists only through its runs
+    full = functools.cache(rep.full)
+    return dataclasses.replace(rep, _full=full, _tests=lambda: full().tests)
+
+
+def _times(reps: dict[str, Run]) -> dict[str, TimeFacts | None]:
+    """Return each strategy's time facts, from its representative run's per-test records."""
+    times: dict[str, TimeFacts | None] = {}
+    for name, rep in reps.items():
+        try:
+            times[name] = runfacts.facts_of(rep.result, rep.tests)
+        except ResultError:  # the file went away since: the breakdown is left out
+            times[name] = None
+    return times
 
 
 def _machines(
@@ -354,11 +366,14 @@ def _strategy_summary(name: str, facts: _Facts) -> StrategySummary:
         if record.scope == "subset"
         else None,
         new_failures=_new_failures(name, facts),
-        unstable=sum(1 for u in facts.unstable if any(s.strategy == name for s in u.seen)),
+        unstable=pertest.unstable_in(name, facts.unstable),
         all_passed=all(r.status == "passed" for r in plain if not r.warmup),
         before_warnings=before.result.outcome.warnings if before else None,
         noise=judge.noise(name, plain),
         budgets=judge.budget_checks(name, plain),
+        time=facts.times.get(name),
+        why=facts.why(name, record.compare_to),
+        hangs=runfacts.hangs(plain),
         selections=judge.selections(plain),
     )
 
@@ -375,21 +390,10 @@ def _new_failures(name: str, facts: _Facts) -> tuple[str, ...]:
 
 def _run_ref(run: Run, label_of: dict[judge.Fingerprint, str]) -> RunRef:
     r = run.result
-    failing = [t for t in run.problems if t.outcome in pertest.FAILING_OUTCOMES]
-    return RunRef(
-        run_id=r.run_id,
-        strategy=r.strategy.name,
-        status=r.status,
-        wall_s=r.wall_s,
-        log_path=r.log_path,
-        started_at=r.started_at,
-        round=r.round,
-        warmup=r.warmup,
-        machine=label_of[r.machine.fingerprint()],
-        outcome_text=outcome_text(r.outcome),
-        message=r.message,
-        failures=tuple(
-            TestProblem(t.nodeid, t.outcome, t.phase, t.message) for t in failing[:FAILURES_PER_RUN]
-        ),
-        failures_total=len(failing),
+    return runfacts.run_ref(
+        r,
+        run.problems,
+        label_of[r.machine.fingerprint()],
+        outcome_text(r.outcome),
+        counted=judge.counts(r),
     )

@@ -16,6 +16,9 @@ The bound is the run's measured fixed costs (everything but the test span) plus 
 what no scheduler can beat: the tests' summed time spread over the workers, and the longest unit
 the ``--dist`` mode cannot split. The tree's CPU time over the usable CPUs bounds the whole run.
 Each term is a true lower bound of the measured run, so the bound never exceeds the wall.
+
+Workers are counted as the run asked for them (``-n 2``), or as seen when more ran tests: a
+worker that got no test is idle for the whole span, which is imbalance, not a smaller run.
 """
 
 from __future__ import annotations
@@ -29,6 +32,10 @@ from benchlib.results import RunResult, TestRecord
 
 Term = Literal["sum / workers", "longest test", "longest group", "cpu / usable cpus"]
 PARTS = ("startup", "boot", "collection", "execution", "between", "idle_tail", "shutdown")
+# When the longest unit comes within this share of sum / workers, the unit is named as what
+# binds: each test's time carries pytest's own per-test cost (about 1 ms), which only the sum
+# collects, and with more workers sum / workers shrinks while the unit does not.
+TIE = 0.05
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,7 @@ class Breakdown:
     shutdown_s: float
     collections: int  # how many times the suite was collected (once per worker under xdist)
     collection_cpu_s: float  # summed collection time over the processes that collected
+    worker_collection: tuple[tuple[str, float], ...] = ()  # (xdist worker, its collection s)
 
     def parts(self) -> tuple[tuple[str, float], ...]:
         return tuple((name, getattr(self, f"{name}_s")) for name in PARTS)
@@ -85,17 +93,35 @@ def _workers_up(run: RunResult, session: float) -> float:
     return max([session, *configured])
 
 
+def worker_collection(run: RunResult) -> tuple[tuple[str, float], ...]:
+    """Return each xdist worker's collection time: from its plugins up to its collection done."""
+    return tuple(
+        (w.id, max(w.collected_s - w.configured_s, 0.0))
+        for w in run.timeline.workers
+        if w.collected_s is not None and w.configured_s is not None
+    )
+
+
 def _collection_cpu(run: RunResult, session: float) -> tuple[int, float]:
-    workers = run.timeline.workers
-    if not workers:
+    if not run.timeline.workers:
         collected = run.timeline.collected_s
         return 1, max((collected or session) - session, 0.0)
-    spans = [
-        w.collected_s - w.configured_s
-        for w in workers
-        if w.collected_s is not None and w.configured_s is not None
-    ]
-    return len(spans), sum(spans)
+    spans = worker_collection(run)
+    return len(spans), sum(s for _, s in spans)
+
+
+def worker_ids(run: RunResult, tests: Iterable[TestRecord]) -> list[str | None]:
+    """Return the run's workers: None alone when serial, else every xdist worker id.
+
+    A worker the run asked for and never saw run a test is still counted, under a made-up id,
+    so that dividing by the workers never claims the run was smaller than it was.
+    """
+    seen = {t.worker for t in tests} | {w.id for w in run.timeline.workers}
+    ids: list[str | None] = [*sorted(w for w in seen if w is not None)]
+    if not ids:
+        return [None]
+    asked = run.strategy.workers
+    return ids + [f"unseen-{i}" for i in range(asked - len(ids))]
 
 
 def breakdown(run: RunResult) -> Breakdown | None:
@@ -105,13 +131,15 @@ def breakdown(run: RunResult) -> Breakdown | None:
     if session is None or not tests:
         return None
     wall = run.wall_s
-    workers = max(len({t.worker for t in tests}), 1)
     first = min(t.start_s or 0.0 for t in tests)
     last = max(t.end_s or 0.0 for t in tests)
+    ends = _worker_ends(tests)
+    ids = worker_ids(run, tests)
+    workers = len(ids)
     up = min(_workers_up(run, session), first)
     busy = sum(t.duration_s for t in tests)
-    ends = _worker_ends(tests)
-    tail = sum(last - end for end in ends.values()) / workers
+    # A worker that ran nothing was idle from the first test on.
+    tail = sum(last - ends.get(w, first) for w in ids) / workers
     execution = busy / workers
     span = max(last - first, 0.0)
     collections, collection_cpu = _collection_cpu(run, session)
@@ -127,6 +155,7 @@ def breakdown(run: RunResult) -> Breakdown | None:
         shutdown_s=max(wall - last, 0.0),
         collections=collections,
         collection_cpu_s=collection_cpu,
+        worker_collection=worker_collection(run),
     )
 
 
@@ -149,14 +178,19 @@ def group_of(nodeid: str, dist: str | None) -> str:
 
 
 def longest_unit(tests: Iterable[TestRecord], dist: str | None) -> tuple[str, float]:
-    """Return the group (or test) with the most summed time, and that time."""
-    sums: dict[str, float] = defaultdict(float)
+    """Return the group (or test) with the most summed time on one worker, and that time.
+
+    Summed per worker: the --dist mode keeps a group on one worker, so this is the group's
+    time; should a run show it split all the same, the part on one worker is all the bound can
+    claim, which keeps it a true lower bound.
+    """
+    sums: dict[tuple[str, str | None], float] = defaultdict(float)
     for t in tests:
-        sums[group_of(t.nodeid, dist)] += t.duration_s
+        sums[group_of(t.nodeid, dist), t.worker] += t.duration_s
     if not sums:
         return "", 0.0
-    name = max(sums, key=lambda k: sums[k])
-    return name, sums[name]
+    name, _ = key = max(sums, key=lambda k: sums[k])
+    return name, sums[key]
 
 
 def bound(run: RunResult) -> Bound | None:
@@ -171,12 +205,12 @@ def bound(run: RunResult) -> Bound | None:
     per_worker = total / parts.workers
     cpu = (run.cpu_user_s + run.cpu_system_s) / max(run.machine.cpus_usable, 1)
     unit_term: Term = "longest group" if name != _longest_test(tests) else "longest test"
-    candidates: list[tuple[float, Term]] = [
-        (parts.fixed_s + per_worker, "sum / workers"),
-        (parts.fixed_s + longest, unit_term),
-        (cpu, "cpu / usable cpus"),
-    ]
-    value, term = max(candidates, key=lambda c: c[0])
+    value = max(parts.fixed_s + per_worker, parts.fixed_s + longest, cpu)
+    term: Term = "sum / workers"
+    if cpu == value and cpu > parts.fixed_s + per_worker:
+        term = "cpu / usable cpus"
+    elif longest >= per_worker * (1 - TIE):
+        term = unit_term
     return Bound(run.wall_s, value, term, parts.fixed_s, total, per_worker, longest, name, cpu)
 
 

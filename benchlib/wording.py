@@ -38,9 +38,17 @@ def code(value: str) -> str:
     return f"{fence}{pad}{value.replace(chr(10), ' ')}{pad}{fence}"
 
 
+# A pipe not already escaped: preceded by an even number of backslashes (none included).
+_BARE_PIPE = re.compile(r"(?<!\\)((?:\\\\)*)\|")
+
+
 def cell(value: str) -> str:
-    """Make already-escaped Markdown safe inside a table cell."""
-    return value.replace("|", "\\|")
+    """Make already-escaped Markdown safe inside a table cell.
+
+    A pipe text() escaped stays as it is: escaping it again (`\\|`) would escape the
+    backslash and leave the pipe bare, splitting the cell.
+    """
+    return _BARE_PIPE.sub(r"\1\\|", value)
 
 
 def fence(value: str, language: str = "") -> list[str]:

@@ -28,13 +28,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import factories
 
 from benchlib import report, results, summary
-from benchlib.results import Counts, TestRecord
+from benchlib.results import Counts, TestRecord, Timeline, WorkerTimes
 
 FULL_TESTS = 5_900
 UNIT_TESTS = 5_000  # the unit lanes run 5,000 of the 5,900: every file has at least 5,000
 VARIANTS = 6  # distinct per-test payloads per strategy; parsing cost does not depend on values
 FLAKY = "tests/docker/test_containers.py::test_teardown_exit_event"
 EMPTY = '\n "tests": []'
+START_S = 0.8  # the first test's start: start-up and collection before it
 
 LANES = {
     "serial-full": {"compare_to": None, "scope": "full", "workers": 0, "wall_s": 216.0},
@@ -54,9 +55,15 @@ def _tests(lane: str, variant: int, rng: random.Random) -> tuple[TestRecord, ...
     ids = range(FULL_TESTS) if LANES[lane]["scope"] == "full" else range(UNIT_TESTS)
     parallel = LANES[lane]["workers"] != 0
     out = []
+    clock = {w: START_S for w in ("gw0", "gw1", None)}  # each worker's tests back to back
+    # Durations average 32.5 ms before scaling; scaled, the tests fill 90% of the lane's wall.
+    lanes = max(int(LANES[lane]["workers"] or 1), 1)
+    scale = 0.9 * float(LANES[lane]["wall_s"]) * lanes / (len(ids) * 0.0325)
     for i in ids:
-        setup, call, teardown = rng.random() * 0.01, rng.random() * 0.05, rng.random() * 0.005
+        setup, call, teardown = (scale * rng.random() * x for x in (0.01, 0.05, 0.005))
         flake = parallel and i == 0 and variant == 0
+        worker = f"gw{i % 2}" if parallel else None
+        start, clock[worker] = clock[worker], clock[worker] + setup + call + teardown + 0.0003
         out.append(
             TestRecord(
                 nodeid=_nodeid(i),
@@ -67,10 +74,17 @@ def _tests(lane: str, variant: int, rng: random.Random) -> tuple[TestRecord, ...
                 teardown_s=round(teardown, 6),
                 phase="teardown" if flake else None,
                 message="APIError: did not receive an exit event" if flake else None,
-                worker=f"gw{i % 2}" if parallel else None,
+                worker=worker,
+                start_s=round(start, 4),  # format 3: as events.py keeps it, to 0.1 ms
             )
         )
     return tuple(out)
+
+
+def _timeline(workers: int) -> Timeline:
+    """Milestones as a run records them: start-up, then (under xdist) each worker's boot."""
+    nodes = tuple(WorkerTimes(f"gw{i}", 0.45, 0.6, 0.75, 0.78) for i in range(workers))
+    return Timeline(session_s=0.4, collected_s=0.75, end_s=None, workers=nodes)
 
 
 def _fragment(tests: tuple[TestRecord, ...]) -> str:
@@ -106,6 +120,7 @@ def generate(folder: Path, files: int) -> int:
             round=round_,
             warmup=round_ == 0,
             log_path=f"logs/{lane}-{n:05d}.log",
+            timeline=_timeline(spec["workers"]),
         )
         fragment = fragments[lane][n % VARIANTS]
         (folder / f"{r.run_id}.json").write_text(_with_tests(r, fragment))

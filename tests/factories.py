@@ -16,6 +16,8 @@ from benchlib.results import (
     StrategyRecord,
     Target,
     TestRecord,
+    Timeline,
+    WorkerTimes,
 )
 
 MACHINE = Machine(
@@ -108,3 +110,55 @@ def write(r: RunResult, folder: Any) -> Any:
     """Save a result into folder (a pathlib.Path) and return its path."""
     folder.mkdir(parents=True, exist_ok=True)
     return results.save(r, folder)
+
+
+def timed(
+    name: str = "gate",
+    *,
+    lanes: dict[str | None, list[tuple[str, float]]],
+    session_s: float = 0.3,
+    boot_s: float = 0.2,
+    collect_s: float = 0.1,
+    gap_s: float = 0.001,
+    shutdown_s: float = 0.4,
+    strategy_kw: dict[str, Any] | None = None,
+    **kw: Any,
+) -> RunResult:
+    """A run whose tests sit on a timeline (format 3): each lane's tests back to back.
+
+    lanes maps a worker id (None when serial) to its (nodeid, duration_s) in order. Under
+    xdist every worker boots for boot_s after the session starts, then collects for collect_s;
+    serially the suite is collected for collect_s. Each test is 10% setup, 80% call, 10%
+    teardown, and the run ends shutdown_s after its last test.
+    """
+    parallel = any(w is not None for w in lanes)
+    first = session_s + (boot_s if parallel else 0.0) + collect_s
+    records, ends = [], []
+    for worker, specs in lanes.items():
+        t = first
+        for nodeid, d in specs:
+            records.append(
+                TestRecord(
+                    nodeid=nodeid, outcome="passed", duration_s=d, setup_s=d * 0.1,
+                    call_s=d * 0.8, teardown_s=d * 0.1, worker=worker, start_s=t,
+                )
+            )  # fmt: skip
+            t += d + gap_s
+        ends.append(t - gap_s)
+    workers = tuple(
+        WorkerTimes(w, session_s, session_s + boot_s, session_s + boot_s + collect_s, first)
+        for w in lanes
+        if w is not None
+    )
+    last = max(ends)
+    line = Timeline(session_s, first if parallel else session_s + collect_s, last + 0.1, workers)
+    skw = {"workers": len(workers)} | (strategy_kw or {})
+    return result(
+        name,
+        wall_s=last + shutdown_s,
+        tests=tuple(records),
+        timeline=line,
+        strategy_kw=skw,
+        workers_observed=len(workers),
+        **kw,
+    )

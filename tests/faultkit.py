@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 import suitekit
 
+from benchlib import results
+
 TOKEN_VAR = "BENCHLIB_TEST_TOKEN"
 
 
@@ -89,7 +91,8 @@ def wait_for(what: Callable[[], object], timeout_s: float = 60) -> None:
 
 
 def result_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.glob("*.json") if not p.name.startswith("summary"))
+    """Return the run results in a folder: not the summary, nor the runs' traces."""
+    return sorted(p for p in folder.glob("*.json") if results.is_result_name(p.name))
 
 
 def one_result(folder: Path) -> dict[str, Any]:

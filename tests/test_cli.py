@@ -99,7 +99,7 @@ def test_workers_without_xdist(target: Path, pytest_only_python: str, tmp_path: 
         "--results", str(out),
     )  # fmt: skip
     assert serial.returncode == 0, serial.stderr
-    [path] = out.glob("*.json")
+    [path] = results.find_result_files([out])  # not its trace
     assert results.load(path).machine.versions["pytest-xdist"] is None
 
 
@@ -143,7 +143,7 @@ def test_repeat_runs_round_robin_and_summarizes(target: Path, tmp_path: Path) ->
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     runs = sorted(
-        (results.load(p) for p in out.glob("*.json") if p.name != "summary.json"),
+        (results.load(p) for p in results.find_result_files([out])),
         key=lambda r: datetime.fromisoformat(r.started_at),
     )
     assert [r.strategy.name for r in runs] == ["serial-full", "quick"] * 4
@@ -214,7 +214,7 @@ def test_env_secrets_are_not_recorded(target: Path, tmp_path: Path) -> None:
         "run", "serial-full", "--target", str(target), "--results", str(out), env=env
     )
     assert proc.returncode == 0, proc.stderr
-    [path] = out.glob("*.json")
+    [path] = results.find_result_files([out])  # not its trace
     text = path.read_text()
     assert "hunter2" not in text
     assert results.load(path).env["CI"] == "true"

@@ -39,6 +39,7 @@ def test_markdown_has_the_reports_sections_in_order(seed: summary.Summary) -> No
     headings = [line for line in md.splitlines() if line.startswith("## ")]
     assert headings == [
         "## Objective",
+        "## Charts",
         "## Baseline (Before)",
         "## Strategy 1: `unit`",
         "## Strategy 2: `xdist-unit`",
@@ -109,7 +110,7 @@ def test_instability_row_names_test_phase_and_first_line() -> None:
     )
     md = report.render_markdown(s)
     assert (
-        "| `tests/db/test_docker.py::test_pg` | teardown "
+        "| `tests/db/test_docker.py::test_pg` | parallel-only | 2 | teardown "
         "| `serial-full`: 1 passed; `gate`: 1 error | APIError: did not receive an exit event |"
     ) in md
     assert "`tests/db/test_docker.py::test_pg` error in teardown: APIError" in md
@@ -152,7 +153,7 @@ def test_write_outputs_writes_files_and_appends_to_step_summary(
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step))
     written = report.write_outputs(seed, tmp_path / "out")
     md, js = tmp_path / "out" / "summary.md", tmp_path / "out" / "summary.json"
-    assert written == [md, js, step]
+    assert written == [md, js, tmp_path / "out" / "report.html", step]
     assert md.read_text(encoding="utf-8") == report.render_markdown(seed)
     assert json.loads(js.read_text(encoding="utf-8"))["baseline"] == "serial-full"
     assert (
@@ -164,7 +165,8 @@ def test_write_outputs_without_step_summary(
     tmp_path: Path, seed: summary.Summary, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    assert [p.name for p in report.write_outputs(seed, tmp_path)] == ["summary.md", "summary.json"]
+    written = [p.name for p in report.write_outputs(seed, tmp_path)]
+    assert written == ["summary.md", "summary.json", "report.html"]
 
 
 def test_suite_text_is_escaped_in_markdown() -> None:

@@ -21,7 +21,7 @@ KID = "import os, time; os.write(1, b'kid\\n'); time.sleep(60)"
 TREE = (
     "import subprocess, sys, time\n"
     f"kids = [subprocess.Popen([sys.executable, '-c', {KID!r}]) for _ in range(3)]\n"
-    "print('ready', flush=True)\n"
+    "import os; os.write(1, b'ready\\n')\n"
     "time.sleep(60)\n"
 )
 
@@ -32,12 +32,14 @@ def tree() -> Iterator[subprocess.Popen[str]]:
         [sys.executable, "-c", TREE], start_new_session=True, stdout=subprocess.PIPE, text=True
     )
     assert proc.stdout is not None
-    lines = sorted(proc.stdout.readline() for _ in range(4))
-    assert lines == ["kid\n"] * 3 + ["ready\n"]
-    yield proc
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    proc.stdout.close()
+    try:
+        lines = sorted(proc.stdout.readline() for _ in range(4))
+        assert lines == ["kid\n"] * 3 + ["ready\n"]
+        yield proc
+    finally:  # a failed set-up must not leave the tree running into later tests
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
