@@ -7,6 +7,7 @@ wires these together and shows progress through a ``Listener``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 import uuid
@@ -20,7 +21,7 @@ from benchlib import events, recording, results, stats, trace
 from benchlib._observer import benchlib_protocol as protocol
 from benchlib.lock import Held, exclusive
 from benchlib.machine import Interpreter, describe, target_info
-from benchlib.results import Machine, RunResult, StrategyRecord, Target
+from benchlib.results import Machine, Part, RunResult, StrategyRecord, Target
 from benchlib.running import Launch, Progress, run, signals_ignored
 from benchlib.strategy import Strategy, pytest_args
 
@@ -54,26 +55,51 @@ class RunPlan:
     results_dir: Path  # absolute
     interval_s: float = 0.1
     show_output: bool = False
+    # A shard or a step of a logical run; its logical_run_id is a prefix ("" for the bench's
+    # id) to which each round adds its number.
+    part: Part | None = None
+    selection: tuple[str, ...] = ()  # exact node ids (a shard), given to pytest in an @file
+    command: tuple[str, ...] = ()  # a command step's argv, run instead of pytest
 
     def pytest_args(self) -> list[str]:
         """Return pytest's arguments as a user would type them (without benchlib's plugin)."""
+        strategy, paths = self.strategy, self.paths
+        if self.selection:
+            # The node ids are the whole selection: no path, filter or -m may add to it.
+            strategy = dataclasses.replace(
+                strategy, paths=(), markers=None, keyword=None, ignore=(), deselect=()
+            )
+            paths = (f"@{self.argfile()}",)
         return pytest_args(
-            self.strategy,
-            paths=self.paths,
+            strategy,
+            paths=paths,
             shared_args=self.shared_args,
             workers=self.workers,
             xdist_installed=self.interpreter.xdist is not None,
         )
 
     def argv(self) -> tuple[str, ...]:
+        if self.command:
+            return self.command
         return (self.interpreter.path, "-m", "pytest", *self.pytest_args(), *OBSERVER_PLUGIN)
+
+    def argfile(self) -> Path:
+        """Return the file of node ids pytest reads (one argument a line, pytest >= 8.2)."""
+        assert self.part is not None
+        p = self.part
+        return self.results_dir / "logs" / f"{p.logical_run_id}-{p.index}of{p.of}.args"
+
+    def label(self) -> str:
+        """Name the plan for progress: the strategy, and which part of it."""
+        p = self.part
+        return self.strategy.name + (f" {p.kind} {p.index}/{p.of}" if p else "")
 
     def record(self) -> StrategyRecord:
         s = self.strategy
         return StrategyRecord(
             name=s.name,
             description=s.description,
-            pytest_args=tuple(self.pytest_args()),
+            pytest_args=self.command or tuple(self.pytest_args()),
             workers=self.workers,
             dist=s.dist if self.workers else None,
             env=dict(s.env),
@@ -127,12 +153,20 @@ class Bench:
         return all(r.status in results.COMPLETED for r in self.results)
 
 
-def child_env(strategy: Strategy, events_path: Path) -> tuple[dict[str, str], dict[str, str]]:
+def child_env(
+    strategy: Strategy, events_path: Path, *, command: bool = False
+) -> tuple[dict[str, str], dict[str, str]]:
     """Return pytest's environment, and the variables taken out of it."""
     env = dict(os.environ)
     ignored = {k: env.pop(k) for k in ENV_NEUTRALISED if k in env}
     env.update(strategy.env)
     env[protocol.OUT_ENV] = str(events_path)
+    if command:
+        # A command step starts pytest (if it does) itself: the observer joins through the
+        # variable pytest reads plugins from, since no -p can be added to the command.
+        env["PYTEST_PLUGINS"] = ",".join(
+            filter(None, [env.get("PYTEST_PLUGINS"), OBSERVER_PLUGIN[1]])
+        )
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(OBSERVER_DIR), env.get("PYTHONPATH")]))
     return env, ignored
 
@@ -154,11 +188,14 @@ def run_once(
     run_id = recording.run_id(plan.strategy.name, started)
     logs = plan.results_dir / "logs"
     events_path = logs / f".{run_id}.events.jsonl"
-    env, ignored = child_env(plan.strategy, events_path)
+    env, ignored = child_env(plan.strategy, events_path, command=bool(plan.command))
     ctx = recording.Context(
         run_id, plan.record(), plan.argv(), where.target, where.machine, f"logs/{run_id}.log",
         env, ignored, plan.interval_s, round_, warmup, where.bench_id,
+        part=_part(plan, where.bench_id, round_), command=bool(plan.command),
     )  # fmt: skip
+    if plan.selection:
+        results.write_atomic(plan.argfile(), "".join(f"{n}\n" for n in plan.selection))
     final = plan.results_dir / f"{run_id}.json"
     pending = logs / f".{run_id}.pending.json"
     results.write_atomic(pending, results.dumps(recording.pending(ctx, started)))
@@ -201,17 +238,26 @@ def bench(plans: Sequence[RunPlan], schedule: Schedule, listener: Listener) -> B
         while True:
             warmup = round_ < schedule.warmup
             for plan in plans:
-                listener.start(plan.strategy.name, round_, warmup)
+                listener.start(plan.label(), round_, warmup)
                 result, path = run_once(plan, where, held, round_, warmup, listener)
                 listener.finish(result, str(path))
                 done.append((result, path))
-                if not warmup and result.status in results.COMPLETED:
+                # A part is not the strategy: --repeat auto judges whole runs only.
+                if not warmup and result.status in results.COMPLETED and plan.part is None:
                     walls[plan.strategy.name].append(result.wall_s)
             round_ += 1
             if not _another_round(schedule, plans, round_, walls, time.monotonic() - t0):
                 break
             listener.expect(len(done) + len(plans))
     return Bench(tuple(r for r, _ in done), tuple(p for _, p in done))
+
+
+def _part(plan: RunPlan, bench_id: str, round_: int) -> Part | None:
+    """Return the plan's part with its logical run named: the parts of one round share it."""
+    if plan.part is None:
+        return None
+    prefix = plan.part.logical_run_id or f"{plan.strategy.name}-{bench_id}"
+    return dataclasses.replace(plan.part, logical_run_id=f"{prefix}-r{round_}")
 
 
 def _another_round(

@@ -9,14 +9,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
-from benchlib import __version__, config, stats
+from benchlib import config
+from benchlib.arguments import build_parser
 from benchlib.errors import BenchlibError, InputError, one_line
 
 UsageError = BenchlibError  # the summary and compare commands' errors
@@ -63,7 +63,7 @@ def check_results_dir(path: Path) -> None:
 
 
 def _plans(args: argparse.Namespace, cfg: config.Config) -> list[bench.RunPlan]:
-    from benchlib import bench
+    from benchlib import bench, split
     from benchlib.machine import usable_cpus
     from benchlib.strategy import resolve_workers
 
@@ -71,7 +71,9 @@ def _plans(args: argparse.Namespace, cfg: config.Config) -> list[bench.RunPlan]:
     results_dir = _results_dir(args, cfg)
     check_results_dir(results_dir)
     plans = []
-    for name in _names(args.strategies, cfg):
+    for name in split.with_pairs(
+        _names(args.strategies, cfg), args.pair, cfg.strategies, args.shard
+    ):
         s = cfg.strategies[name]
         workers = (
             args.workers if args.workers is not None else resolve_workers(s.workers, usable_cpus())
@@ -101,13 +103,13 @@ def _plans(args: argparse.Namespace, cfg: config.Config) -> list[bench.RunPlan]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from benchlib import bench
+    from benchlib import bench, split
     from benchlib.progress import Display  # it imports the summary: only `run` needs it
     from benchlib.running import become_subreaper
 
     cfg = config.load(Path(args.target))
-    plans = _plans(args, cfg)
-    for warning in config.unregistered_markers(cfg, [p.strategy.name for p in plans]):
+    plans, notes = split.expand_all(_plans(args, cfg), args.shard)  # shards and steps
+    for warning in [*notes, *config.unregistered_markers(cfg, [p.strategy.name for p in plans])]:
         _warn(warning)
     become_subreaper()  # this process only runs benches: it may adopt the tree's orphans
     schedule = bench.Schedule(args.repeat, args.warmup, args.budget, args.width)
@@ -139,6 +141,8 @@ def cmd_list(args: argparse.Namespace) -> int:
             if s.workers == 0
             else f"-n {s.workers}" + (f" --dist {s.dist}" if s.dist else "")
         )
+        workers += f", {s.shards} shards" if s.shards > 1 else ""
+        workers = f"{len(s.steps)} steps" if s.steps else workers
         timeout = f"{s.timeout_s or cfg.timeout_s:g}s"
         paths = s.paths or cfg.paths
         selects = selection_text(dataclasses.replace(s, paths=paths))
@@ -180,7 +184,7 @@ def _summarize(paths: Sequence[Path], out: Path) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from benchlib import compare, report, resultset
+    from benchlib import compare, parts, report, resultset
 
     try:
         threshold = compare.parse_threshold(args.threshold)
@@ -190,7 +194,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for folder in (args.base, args.current):
         if not Path(folder).is_dir():
             raise UsageError(f"{folder!r} is not a folder of result files")
-        loaded = resultset.load([Path(folder)])
+        loaded, _ = parts.merged(resultset.load([Path(folder)]))  # shards: logical runs
         for bad in loaded.skipped:
             print(f"benchlib: warning: skipped {bad.path}: {bad.reason}", file=sys.stderr)
         if not loaded.runs:
@@ -228,158 +232,14 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _number(
-    low: float, *, inclusive: bool, whole: bool, high: float = math.inf
-) -> Callable[[str], float]:
-    """Return an argparse type for a finite number above low (or at it, if inclusive)."""
-    bound = f">= {low:g}" if inclusive else f"> {low:g}"
-    bound += f" and <= {high:g}" if high < math.inf else ""
-    kind = "a whole number" if whole else "a number"
-
-    def parse(text: str) -> float:
-        try:
-            value = int(text) if whole else float(text)
-        except ValueError:
-            value = math.nan
-        low_ok = value > low or (inclusive and value == low)
-        if not (math.isfinite(value) and low_ok and value <= high):
-            raise argparse.ArgumentTypeError(f"{text!r} is not valid; give {kind} {bound}")
-        return value
-
-    return parse
-
-
-SECONDS = _number(0, inclusive=False, whole=False, high=config.MAX_SECONDS)
-COUNT = _number(0, inclusive=True, whole=True)
-
-
-def _repeat(text: str) -> int | None:
-    if text == "auto":
-        return None
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not valid; give a whole number >= 1, or auto"
-        )
-    return n
-
-
-class _Parser(argparse.ArgumentParser):
-    """Report a bad argument in one line, like every other input error."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
-
-
-def _add_target(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--target",
-        default=".",
-        metavar="DIR",
-        help="root of the project whose tests to bench; its pyproject.toml may hold "
-        "[tool.benchlib] (default: the current folder)",
-    )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="benchlib",
-        description="Measure ways of running a pytest suite (serial, -m lanes, xdist) and "
-        "report which is faster, with evidence.",
-    )
-    parser.add_argument("--version", action="version", version=f"benchlib {__version__}")
-    sub = parser.add_subparsers(
-        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
-    )
-
-    run = sub.add_parser(
-        "run",
-        help="run strategies and write one result file per run",
-        description="Run each strategy (all of them when none is named) and write one "
-        "result file per run into the results folder.",
-    )
-    run.add_argument("strategies", nargs="*", metavar="STRATEGY", help="names from `benchlib list`")
-    _add_target(run)
-    run.add_argument(
-        "--results", metavar="DIR", help="where result files go (default: the target's results/)"
-    )
-    run.add_argument("--python", metavar="PY", help="the Python that runs the target's tests")
-    run.add_argument(
-        "--workers", type=COUNT, metavar="N", help="override xdist workers (0: serial)"
-    )
-    run.add_argument("--timeout", type=SECONDS, metavar="S", help="stop a run after S seconds")
-    run.add_argument("--interval", type=SECONDS, metavar="S", help="sampling interval (0.1)")
-    run.add_argument("--show-output", action="store_true", help="stream pytest's output too")
-    run.add_argument(
-        "--repeat",
-        type=_repeat,
-        default=1,
-        metavar="N|auto",
-        help="measured rounds; auto: until each comparison's 95%% interval is narrow enough "
-        "or --budget is spent (default: 1)",
-    )
-    run.add_argument(
-        "--warmup", type=COUNT, default=0, metavar="K", help="rounds left out of stats"
-    )
-    run.add_argument(
-        "--budget", type=SECONDS, default=1800.0, metavar="S", help="time for --repeat auto"
-    )
-    run.add_argument(
-        "--width",
-        type=SECONDS,
-        default=stats.STOP_WIDTH,
-        metavar="W",
-        help="--repeat auto stops when every interval is narrower than W (relative)",
-    )
-    run.add_argument(
-        "--summary", action="store_true", help="then summarize this bench's runs into summary.md"
-    )
-    run.set_defaults(func=cmd_run)
-
-    lst = sub.add_parser("list", help="list the strategies", description="List the strategies.")
-    _add_target(lst)
-    lst.add_argument("--json", action="store_true", help="machine-readable output")
-    lst.set_defaults(func=cmd_list)
-
-    summ = sub.add_parser(
-        "summary",
-        help="merge result files into summary.md and summary.json",
-        description="Merge result files (folders are searched recursively, e.g. downloaded CI "
-        "artifacts) into the report: baseline, before/after per strategy, recommendation.",
-    )
-    summ.add_argument("paths", nargs="*", metavar="PATH", help="result files or folders")
-    summ.add_argument("--results", metavar="DIR", help="the results folder (default: results)")
-    summ.add_argument("--out", metavar="DIR", help="where summary.md/json go (default: results)")
-    summ.set_defaults(func=cmd_summary)
-
-    cmp = sub.add_parser(
-        "compare",
-        help="regression gate: compare two result sets",
-        description="Compare two result sets strategy by strategy; exit 1 if any is "
-        "significantly slower by more than the threshold or breaks a budget.",
-    )
-    cmp.add_argument("base", metavar="BASE_DIR")
-    cmp.add_argument("current", metavar="CURRENT_DIR")
-    cmp.add_argument("--threshold", default="10%", help="allowed slowdown (default: 10%%)")
-    cmp.set_defaults(func=cmd_compare)
-
-    trc = sub.add_parser("trace", help="write a run's trace for Perfetto or chrome://tracing")
-    trc.add_argument("result", metavar="RESULT_FILE")
-    trc.add_argument("--out", metavar="PATH", help="default: RUNID.trace.json beside it")
-    trc.set_defaults(func=cmd_trace)
-
-    init = sub.add_parser(
-        "init",
-        help="add [tool.benchlib] and a noxfile to a project",
-        description="Add a [tool.benchlib] section and a noxfile.py to a project that has "
-        "none. Existing files are never overwritten.",
-    )
-    _add_target(init)
-    init.set_defaults(func=cmd_init)
-    return parser
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": cmd_run,
+    "list": cmd_list,
+    "summary": cmd_summary,
+    "compare": cmd_compare,
+    "trace": cmd_trace,
+    "init": cmd_init,
+}
 
 
 POSITIONAL = frozenset({"strategy"})  # inputs given without a flag
@@ -399,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args))
+        return COMMANDS[args.command](args)
     except BenchlibError as exc:
         print(f"benchlib: error: {_message(exc)}", file=sys.stderr)
         return 2

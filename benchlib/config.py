@@ -23,6 +23,7 @@ from benchlib.strategy import (
     NAME,
     SELECTION,
     Shared,
+    Step,
     Strategy,
     both,
     resolve,
@@ -75,6 +76,18 @@ def _is_workers(v: object) -> bool:
     return v == "auto" or _is_count(v)
 
 
+def _is_shards(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+
+def _is_steps(v: object) -> bool:
+    return isinstance(v, list) and len(v) >= 1 and all(isinstance(x, dict) for x in v)
+
+
+def _is_argv(v: object) -> bool:
+    return _is_str_list(v) and len(v) >= 1  # type: ignore[arg-type]
+
+
 def _is_env(v: object) -> bool:
     return isinstance(v, dict) and all(isinstance(x, str) for x in v.values())
 
@@ -111,7 +124,18 @@ STRATEGY_KEYS: dict[str, Rule] = {
     "scope": (lambda v: v in ("full", "subset"), '"full" or "subset"'),
     **{key: (kind.valid, kind.expected()) for key, kind in budgets.KINDS.items()},
     "enabled": (lambda v: isinstance(v, bool), "true or false"),
+    "shards": (_is_shards, "a whole number of CI jobs >= 1 that split the selection"),
+    "steps": (_is_steps, "a list of step tables, run one after another"),
 }
+STEP_KEYS: dict[str, Rule] = {
+    key: STRATEGY_KEYS[key]
+    for key in ("description", "paths", "markers", "keyword", "ignore", "deselect", "workers")
+}
+STEP_KEYS.update(
+    dist=STRATEGY_KEYS["dist"],
+    args=STRATEGY_KEYS["args"],
+    command=(_is_argv, 'an argv list, e.g. ["python", "manage.py", "test"]; never a shell string'),
+)
 _LIST_FIELDS = {"paths", "ignore", "deselect", "args"}
 
 
@@ -169,6 +193,8 @@ def _strategy(name: str, table: Mapping[str, Any], src: str) -> Strategy | None:
         )  # fmt: skip
     _check_keys(table, STRATEGY_KEYS, section, src)
     fields: dict[str, Any] = {k: (tuple(v) if k in _LIST_FIELDS else v) for k, v in table.items()}
+    if "steps" in fields:
+        fields["steps"] = _steps(fields["steps"], fields.get("shards", 1), section, src)
     if not fields.pop("enabled", True):
         return None
     limits = {k: fields.pop(k) for k in list(fields) if k in budgets.KINDS}
@@ -179,6 +205,32 @@ def _strategy(name: str, table: Mapping[str, Any], src: str) -> Strategy | None:
             check_expression(fields[key], option, f"{src}: [{section}] {key}")
     base = BUILTIN.get(name)
     return dataclasses.replace(base, **fields) if base else Strategy(name=name, **fields)
+
+
+def _steps(tables: list[dict[str, Any]], shards: int, section: str, src: str) -> tuple[Step, ...]:
+    """Check and build a strategy's steps: pytest selections, or argv commands."""
+    if shards != 1:
+        raise ConfigError(
+            src, f"[{section}] shards = {shards!r} with steps", "is not supported",
+            "shard a strategy or give it steps, not both",
+        )  # fmt: skip
+    steps = []
+    for i, table in enumerate(tables, start=1):
+        where = f"{section}.steps {i}"
+        _check_keys(table, STEP_KEYS, where, src)
+        if "command" in table and set(table) - {"command", "description"}:
+            raise ConfigError(
+                src, f"[{where}] command", "is given with pytest options",
+                "a command step takes only command and description",
+            )  # fmt: skip
+        for key, option in (("markers", "-m"), ("keyword", "-k")):
+            if key in table:
+                check_expression(table[key], option, f"{src}: [{where}] {key}")
+        fields: dict[str, Any] = {
+            k: (tuple(v) if isinstance(v, list) else v) for k, v in table.items()
+        }
+        steps.append(Step(**fields))
+    return tuple(steps)
 
 
 def _check_links(strategies: Mapping[str, Strategy], key: str, src: str) -> None:

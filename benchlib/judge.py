@@ -13,10 +13,16 @@ from dataclasses import dataclass
 from typing import Literal
 
 from benchlib import budgets, stats
+from benchlib.pairing import BenchRatio, bench_ratio, pairs, runner_spread
 from benchlib.results import COMPLETED, Machine, RunResult
 
 Word = Literal["faster", "slower", "no significant difference", "single run", "not compared"]
 Fingerprint = tuple[object, ...]
+
+# The least noise floor when before and after ran on different hosts and no job ran both:
+# shared CI runners swing by 50% or more from one job to the next. Used when the runs do not
+# show the swing themselves (one strategy's medians on different hosts).
+RUNNER_FLOOR = 0.5
 
 
 def counts(run: RunResult) -> bool:
@@ -106,6 +112,9 @@ class Judgement:
     machines_differ: bool = False
     note: str | None = None  # why it was not compared, or what was left out or discounted
     settle_runs: int | None = None  # runs a side that would give an interval, when too few
+    paired: int = 0  # pairs the verdict rests on; 0: the runs were compared as two samples
+    benches: tuple[BenchRatio, ...] = ()  # the ratio within each bench that ran both sides
+    runners_differ: bool = False  # other hosts and no bench ran both: the noise floor widened
 
     @property
     def gain(self) -> bool:
@@ -131,8 +140,13 @@ def judge(
     b, a, project_note = _same_project(b, a)
     if not b:
         return Judgement(before, after, "not compared", note=project_note)
+    paired = judge_pairs(before, after, b, a, project_note)
+    if paired is not None:
+        return paired
     b, a, differ, machine_note = _same_machine(b, a)
-    return _estimate(before, after, b, a, differ, _join(project_note, machine_note))
+    floor, runner_note = _runner_floor(b, a, differ)
+    note = _join(project_note, machine_note, runner_note)
+    return _estimate(before, after, b, a, differ, note, min_floor=floor)
 
 
 def _estimate(
@@ -142,10 +156,12 @@ def _estimate(
     a: Sequence[RunResult],
     machines_differ: bool,
     note: str | None,
+    *,
+    min_floor: float = 0.0,
 ) -> Judgement:
     base, current = [r.wall_s for r in b], [r.wall_s for r in a]
     # Differences smaller than the baseline's own A/A spread are not called significant.
-    floor = stats.noise_floor(base)
+    floor = max(stats.noise_floor(base), min_floor)
     est = stats.compare_ratio(base, current, noise_floor=floor)
     b_s, a_s = stats.describe(base).median, stats.describe(current).median
     settle = stats.runs_for_interval()
@@ -166,6 +182,7 @@ def _estimate(
         machines_differ=machines_differ,
         note=_join(note, est.note),
         settle_runs=settle if est.low is None else None,
+        runners_differ=min_floor > 0,
     )
 
 
@@ -216,6 +233,61 @@ def _same_machine(
     left = len(before) + len(after) - len(kept_b) - len(kept_a)
     note = f"compared on one machine only; {_runs(left)} on other machines left out"
     return kept_b, kept_a, False, note
+
+
+def judge_pairs(
+    before: str,
+    after: str,
+    b: Sequence[RunResult],
+    a: Sequence[RunResult],
+    note: str | None = None,
+) -> Judgement | None:
+    """Judge on ratios measured within each bench, when the runs span benches; else None.
+
+    Within one bench both sides ran round-robin on one machine, and its runs are compared as two
+    samples. Across benches (CI jobs on different runners) only a ratio measured within one
+    bench is free of the runner's speed: each round of a bench that ran both sides gives one.
+    """
+    found = pairs(b, a)
+    if not found or len({r.bench_id for r in [*b, *a]}) < 2:
+        return None
+    flat = [p for bench in found.values() for p in bench]
+    ratios = [x.wall_s / y.wall_s for x, y in sorted(flat, key=lambda p: p[0].started_at)]
+    est = stats.paired_ratio(ratios, noise_floor=stats.noise_floor(ratios))
+    b_s = stats.describe([x.wall_s for x, _ in flat]).median
+    a_s = stats.describe([y.wall_s for _, y in flat]).median
+    left = len(b) + len(a) - 2 * len(flat)
+    said = (
+        f"paired: each ratio measured within one job on one machine ({_runs(len(flat))} "
+        f"a side in {len(found)} job{'s' if len(found) > 1 else ''})"
+    )
+    return Judgement(
+        before, after, est.verdict, b_s, a_s, a_s - b_s, (b_s - a_s) / b_s * 100, est.ratio,
+        est.low, est.high, len(flat), len(flat), noise_floor=stats.noise_floor(ratios),
+        note=_join(note, said, f"{_runs(left)} outside them left out" if left else None, est.note),
+        settle_runs=stats.pairs_for_interval() if est.low is None else None,
+        paired=len(flat), benches=tuple(bench_ratio(k, v) for k, v in found.items()),
+    )  # fmt: skip
+
+
+def _runner_floor(
+    before: Sequence[RunResult], after: Sequence[RunResult], machines_differ: bool
+) -> tuple[float, str | None]:
+    """Widen the noise floor when the sides ran on other hosts and no bench ran both."""
+    hosts = {r.machine.hostname for r in [*before, *after]}
+    if machines_differ or len(hosts) < 2:
+        return 0.0, None
+    # Each side on its own: across the sides, a strategy's swing would be the very change
+    # being judged (the gate compares a strategy with itself).
+    spreads = [x for x in (runner_spread(before), runner_spread(after)) if x is not None]
+    spread = max(spreads) if spreads else None
+    floor = spread if spread is not None else RUNNER_FLOOR
+    source = "one strategy's median across hosts" if spread is not None else "shared runners"
+    return floor, (
+        f"runners differ ({len(hosts)} hosts) and no job ran both sides: the noise floor is "
+        f"widened to {floor:.0%} (the swing of {source}); pair them (--pair) for a ratio "
+        "measured on one runner"
+    )
 
 
 def _runs(n: int) -> str:

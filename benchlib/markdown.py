@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from benchlib import mermaid, whywords
 from benchlib.advice import Advice
+from benchlib.partsreport import parts_section
 from benchlib.summary import Profile, RunRef, SlowTest, StrategySummary, Summary
 from benchlib.wording import (
     RSS_NOTE,
@@ -37,6 +38,7 @@ def render(summary: Summary, advice: Advice) -> str:
         mermaid.render(summary),
         _baseline(summary),
         *(_strategy(i, s, advice) for i, s in enumerate(_lanes(summary), start=1)),
+        parts_section(summary),
         _gate(summary),
         whywords.where_section(summary),
         whywords.instability_section(summary),

@@ -21,9 +21,17 @@ from typing import Any, Literal, get_args
 #    cpu_utilization and outcome.warnings are no longer stored but computed on read; keys a
 #    reader does not know are kept in `extra` and ignored, so a minor version (schema_minor)
 #    can add fields without breaking older readers. Version 2 files are still read.
-#    3.1: selection_sha256, the digest of the node ids a run selected.
+#    3.1: `part`: the run is one part of a logical run (a CI shard, or a step of a gate made of
+#    several invocations): which one, of how many, the logical run it belongs to, and the size
+#    and digest of the whole selection, so that a merge can prove nothing was lost or run
+#    twice. null for a whole run; absent (read as null) in 3.0 files.
+#    3.2: selection_sha256, the digest of the node ids a run selected (every run, whole or
+#    part): the summary warns when one strategy's runs selected different tests.
 SCHEMA_VERSION = 3
-SCHEMA_MINOR = 1
+SCHEMA_MINOR = 2
+# Fields a minor version added: files of an older minor lack them, so the schema cannot
+# require them (tests/test_compat.py holds the schema to this).
+ADDED_IN_MINOR: dict[str, int] = {"part": 1, "selection_sha256": 2}
 READABLE_VERSIONS = frozenset({2, 3})
 FORMAT = "benchlib-run"
 
@@ -213,6 +221,23 @@ class InFlight:
     running_s: float  # how long it had run when the run ended
 
 
+PartKind = Literal["shard", "step"]
+
+
+@dataclass(frozen=True)
+class Part:
+    """Which part of a logical run this run was: shards run side by side, steps in turn."""
+
+    kind: PartKind
+    index: int  # from 1
+    of: int
+    logical_run_id: str  # shared by the parts of one logical run (and one round)
+    selection_size: int  # tests in the whole logical run's selection, collected once
+    selection_digest: str  # sha256 of the selection's node ids, sorted, one a line
+    assigned: int | None = None  # tests given to this part by node id; None for a step
+    predicted_s: float | None = None  # from the baseline's durations; None without one
+
+
 @dataclass(frozen=True)
 class SamplerInfo:
     interval_s: float
@@ -257,8 +282,9 @@ class RunResult:
     timeline: Timeline = field(default_factory=Timeline)
     in_flight: tuple[InFlight, ...] = ()
     not_run: int = 0  # collected tests that never started (a crash, a timeout)
+    part: Part | None = None  # None: a whole run, not a shard or a step
     # The selection's digest (results.selection_digest): runs of one strategy that selected
-    # different tests time different work. None: the run never got its selection (or 3.0).
+    # different tests time different work. None: the run never got its selection (before 3.2).
     selection_sha256: str | None = None
     schema_version: int = SCHEMA_VERSION
     schema_minor: int = SCHEMA_MINOR

@@ -1,9 +1,11 @@
-"""Nox integration: a session per strategy, `bench` for all of them, and `summary`.
+"""Nox integration: a session per strategy (per shard), `bench` for all of them, `summary`.
 
 A noxfile calls ``register(install=...)``; the sessions are generated from the target's
-configuration, so a strategy added in pyproject.toml gets its session. They measure only the
-pytest runs: venv creation and installs happen before benchlib starts its clock, and a venv
-that is already up to date is not installed into again.
+configuration, so a strategy added in pyproject.toml gets its session; a strategy with
+``shards = K`` gets one session per shard (``bench-NAME-1ofK`` ...), each a CI job of the
+matrix (tagged ``benchlib-strategy``), and an untagged ``bench-NAME`` that runs them all in turn.
+They measure only the pytest runs: venv creation and installs happen before benchlib starts its
+clock, and a venv that is already up to date is not installed into again.
 """
 
 from __future__ import annotations
@@ -53,16 +55,29 @@ def _session(name: str, doc: str, tags: list[str]) -> Callable[[Callable[..., No
     return decorate
 
 
+def _register_run(
+    name: str, doc: str, tags: list[str], install: Install, root: Path, args: tuple[str, ...]
+) -> None:
+    @_session(name, doc, tags)
+    def one(session: nox.Session) -> None:
+        _install_once(session, install, root)
+        session.run("benchlib", "run", *args, *session.posargs)
+
+
 def register(*, install: Install, root: Path | str = ".") -> None:
     """Register bench-NAME for each strategy of the project at root, plus bench and summary."""
     root = Path(root)
     cfg = config.load(root)
     for name, strategy in cfg.strategies.items():
-
-        @_session(f"bench-{name}", f"Bench {name}: {strategy.description}", [STRATEGY_TAG])
-        def one(session: nox.Session, name: str = name) -> None:
-            _install_once(session, install, root)
-            session.run("benchlib", "run", name, *session.posargs)
+        k = strategy.shards
+        # A sharded strategy's CI jobs are its shards; bench-NAME runs them all here, in turn.
+        tags = [STRATEGY_TAG] if k == 1 else []
+        doc = f"Bench {name}: {strategy.description}"
+        _register_run(f"bench-{name}", doc, tags, install, root, (name,))
+        for i in range(1, k + 1) if k > 1 else ():
+            doc = f"Bench shard {i}/{k} of {name}: one CI job of {k}."
+            args = (name, "--shard", f"{i}/{k}")
+            _register_run(f"bench-{name}-{i}of{k}", doc, [STRATEGY_TAG], install, root, args)
 
     @_session("bench", "Bench every strategy, then write the summary.", ["bench"])
     def bench(session: nox.Session) -> None:

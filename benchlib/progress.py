@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from benchlib.results import RunResult
+from benchlib.runfacts import outcome_text
 from benchlib.running import Progress
-from benchlib.summary import outcome_text
 
 
 @dataclass

@@ -12,6 +12,7 @@ from datetime import datetime
 from benchlib.events import Observed
 from benchlib.results import (
     Machine,
+    Part,
     RunResult,
     SamplerInfo,
     Samples,
@@ -55,6 +56,8 @@ class Context:
     round: int = 0
     warmup: bool = False
     bench_id: str | None = None
+    part: Part | None = None  # a shard or a step of a logical run
+    command: bool = False  # a command step: not pytest, unless it starts pytest itself
 
 
 def run_id(name: str, started: datetime) -> str:
@@ -68,12 +71,15 @@ def _safe(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-." else "-" for c in text) or "-"
 
 
-def status(m: Measured, o: Observed) -> Status:
+def status(m: Measured, o: Observed, *, command: bool = False) -> Status:
     """Say how the run ended. A run whose session never ended did not give pytest's verdict."""
     if m.ending != "exited":
         return m.ending
     if m.exit_code is None:
         return "killed"
+    if command and not o.seen_anything:
+        # A command that started no pytest: its exit code is its whole verdict.
+        return "passed" if m.exit_code == 0 else ("killed" if m.exit_code < 0 else "tests-failed")
     if m.exit_code in (0, 1) and not o.session_ended:
         return "crashed"  # exited as if it had a verdict, but never finished its session
     return status_for_exit(m.exit_code, collection_errors=o.collection_errors)
@@ -92,6 +98,8 @@ def message(m: Measured, o: Observed, ctx: Context) -> str | None:
         parts.append("benchlib was interrupted (Ctrl-C or SIGTERM); the tree was stopped")
     elif m.ending == "timeout":
         parts.append(f"stopped at the {ctx.strategy.timeout_s:g}s time limit; the tree was stopped")
+    elif not o.seen_anything and ctx.command:
+        parts.append(f"a command step (no pytest observed) that exited with code {m.exit_code}")
     elif not o.seen_anything:
         parts.append(
             "the observer recorded nothing (pytest did not load benchlib_observer); "
@@ -123,7 +131,7 @@ def build(ctx: Context, m: Measured, o: Observed) -> RunResult:
         target=ctx.target,
         started_at=m.started.isoformat(timespec="milliseconds"),
         ended_at=m.ended.isoformat(timespec="milliseconds"),
-        status=status(m, o),
+        status=status(m, o, command=ctx.command),
         exit_code=m.exit_code,
         wall_s=round(m.wall_s, 6),
         cpu_user_s=round(m.cpu_user_s, 6),
@@ -150,6 +158,7 @@ def build(ctx: Context, m: Measured, o: Observed) -> RunResult:
         timeline=o.timeline,
         in_flight=o.in_flight,
         not_run=len(o.not_run),
+        part=ctx.part,
         selection_sha256=None if o.collected is None else selection_digest(o.collected_ids),
     )
 

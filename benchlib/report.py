@@ -17,6 +17,7 @@ from benchlib import advice, markdown, results, stats, whywords
 from benchlib.advice import Advice
 from benchlib.errors import InputError
 from benchlib.judge import BudgetResult
+from benchlib.partsreport import check_words
 from benchlib.summary import StrategySummary, Summary
 from benchlib.wording import (
     budget_value,
@@ -124,11 +125,18 @@ def render_json(summary: Summary, found: Advice | None = None) -> str:
     for picture in data["charts"]["pictures"]:
         # A chart's thousands of segments and samples: the result files hold them already.
         del picture["lanes"], picture["resources"]
+    _logical_json(summary, data)
     data["recommendations"] = [
         {**dataclasses.asdict(r), "text": recommendation_words(r, summary.baseline)}
         for r in found.recommendations
     ]
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _logical_json(summary: Summary, data: dict[str, Any]) -> None:
+    """Add what the check's properties say: whether it passed, and how many tests were lost."""
+    for run, facts in zip(summary.logical, data["logical"], strict=True):
+        facts["check"].update(ok=run.check.ok, lost=run.check.lost)
 
 
 # --- terminal ------------------------------------------------------------------------------
@@ -148,6 +156,11 @@ def render_table(summary: Summary) -> str:
         if s.selections > 1
     ]
     lines += [_budget_line(b) for s in summary.strategies for b in s.budgets if b.broken]
+    lines += [
+        f"{run.strategy} round {run.round + 1}: node ids {check_words(run.check, run.kind)}"
+        for run in summary.logical
+        if not run.check.ok
+    ]
     lines += [f"skipped {s.path}: {s.reason}" for s in summary.skipped]
     lines += [f"missing strategy {name}" for name in summary.missing]
     return "\n".join(lines) + "\n"

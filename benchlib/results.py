@@ -28,6 +28,7 @@ from benchlib.model import (
     InFlight,
     Machine,
     Outcome,
+    Part,
     Phase,
     RunResult,
     SamplerInfo,
@@ -52,6 +53,7 @@ __all__ = [
     "InFlight",
     "Machine",
     "Outcome",
+    "Part",
     "Phase",
     "ResultError",
     "RunResult",
@@ -180,6 +182,8 @@ def from_dict(data: dict[str, Any]) -> RunResult:
     fields["sampler"] = SamplerInfo(**_known(SamplerInfo, data["sampler"]))
     fields["timeline"] = _timeline(data.get("timeline", {}))
     fields["in_flight"] = tuple(InFlight(**_known(InFlight, f)) for f in data.get("in_flight", ()))
+    part = data.get("part")
+    fields["part"] = Part(**_known(Part, part)) if part is not None else None
     fields["schema_version"] = SCHEMA_VERSION
     fields["schema_minor"] = data.get("schema_minor", 0) if data["schema_version"] == 3 else 0
     result = RunResult(**fields)

@@ -8,11 +8,12 @@ median wall time, so the parts of one run add up to that run's wall.
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from benchlib import timeline
-from benchlib.results import InFlight, RunResult, TestRecord
+from benchlib.results import Counts, InFlight, RunResult, TestRecord
 
 FAILURES_PER_RUN = 5
 LATE_TESTS = 3  # the last worker's tests named as what made it late
@@ -255,3 +256,40 @@ def why(strategy: str, before: str, after_facts: TimeFacts, before_facts: TimeFa
         after=after_facts,
         changes=changes,
     )
+
+
+# The plugin benchlib adds to every run: a user copying the command has no such plugin.
+OBSERVER = ("-p", "benchlib_observer")
+
+# pytest's terminal summary order, and the words it uses (it says "1 error", "2 errors").
+_COUNT_WORDS: tuple[tuple[str, str, str], ...] = (
+    ("failed", "failed", "failed"),
+    ("passed", "passed", "passed"),
+    ("skipped", "skipped", "skipped"),
+    ("deselected", "deselected", "deselected"),
+    ("xfailed", "xfailed", "xfailed"),
+    ("xpassed", "xpassed", "xpassed"),
+    ("subtests_passed", "subtests passed", "subtests passed"),
+    ("warnings", "warning", "warnings"),
+    ("errors", "error", "errors"),
+)
+
+
+def outcome_text(counts: Counts) -> str:
+    """Say the counts as pytest's summary line does: `1854 passed, 358 deselected, 11 warnings`."""
+    parts = []
+    for name, one, many in _COUNT_WORDS:
+        n = getattr(counts, name)
+        if n:
+            parts.append(f"{n} {one if n == 1 else many}")
+    return ", ".join(parts) or "no tests ran"
+
+
+def display_command(argv: Sequence[str]) -> str:
+    """Return the argv shell-quoted, without the observer plugin only benchlib can load."""
+    args = list(argv)
+    for i in range(len(args) - 1):
+        if tuple(args[i : i + 2]) == OBSERVER:
+            del args[i : i + 2]
+            break
+    return shlex.join(a for a in args if a != "-p" + OBSERVER[1])

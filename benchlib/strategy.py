@@ -20,6 +20,27 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 @dataclass(frozen=True)
+class Step:
+    """One invocation of a strategy made of several, run one after another.
+
+    A pytest step narrows the strategy's selection (its -m and -k are combined with the
+    strategy's) and runs with workers of its own; a command step runs an argv list, for what
+    pytest alone cannot express. Never a shell string: an argv list says exactly what runs.
+    """
+
+    description: str = ""
+    markers: str | None = None
+    keyword: str | None = None
+    paths: tuple[str, ...] = ()  # empty: the strategy's
+    ignore: tuple[str, ...] = ()
+    deselect: tuple[str, ...] = ()
+    workers: Workers = 0
+    dist: str | None = None
+    args: tuple[str, ...] = ()  # after the strategy's own
+    command: tuple[str, ...] = ()  # an argv run in the target folder instead of pytest
+
+
+@dataclass(frozen=True)
 class Strategy:
     """One way of running the target's tests: what to select and how parallel."""
 
@@ -39,6 +60,8 @@ class Strategy:
     scope: Scope = "full"  # "subset" if it runs part of the baseline on purpose
     budgets: dict[str, float] = field(default_factory=dict)  # key of budgets.KINDS -> limit
     like: str | None = None  # runs that strategy's selection, unless it sets its own
+    shards: int = 1  # CI jobs that split the selection between them, balanced by duration
+    steps: tuple[Step, ...] = ()  # invocations run in turn, together one logical run
 
 
 BUILTIN: dict[str, Strategy] = {
@@ -140,6 +163,22 @@ def _with_shared(s: Strategy, shared: Shared) -> Strategy:
         markers=both(shared.markers, s.markers),
         keyword=both(shared.keyword, s.keyword),
         deselect=(*shared.deselect, *s.deselect),
+    )
+
+
+def step_strategy(s: Strategy, step: Step) -> Strategy:
+    """Return the strategy one step runs: the step's selection within the strategy's own."""
+    return dataclasses.replace(
+        s,
+        paths=step.paths or s.paths,
+        markers=both(s.markers, step.markers),
+        keyword=both(s.keyword, step.keyword),
+        ignore=(*s.ignore, *step.ignore),
+        deselect=(*s.deselect, *step.deselect),
+        workers=step.workers,
+        dist=step.dist,
+        args=(*s.args, *step.args),
+        steps=(),
     )
 
 

@@ -7,18 +7,26 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import shlex
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchlib import chartdata, judge, pertest, resultset, runfacts, stats
+from benchlib import chartdata, judge, parts, pertest, resultset, runfacts, stats
 from benchlib.judge import BudgetResult, Judgement, NoiseWarning
+from benchlib.parts import LogicalRun
 from benchlib.pertest import CoverageGap, Profile, SlowTest, UnstableTest
 from benchlib.results import Counts, ResultError, RunResult, TestRecord
 from benchlib.resultset import ResultSet, Run, SkippedFile
-from benchlib.runfacts import Hang, RunRef, TestProblem, TimeFacts, Why
+from benchlib.runfacts import (
+    Hang,
+    RunRef,
+    TestProblem,
+    TimeFacts,
+    Why,
+    display_command,
+    outcome_text,
+)
 from benchlib.strategy import BUILTIN
 
 __all__ = [
@@ -37,21 +45,6 @@ __all__ = [
     "outcome_text",
     "summarize",
 ]
-
-# The plugin benchlib adds to every run: a user copying the command has no such plugin.
-OBSERVER = ("-p", "benchlib_observer")
-
-# pytest's terminal summary order, and the words it uses (it says "1 error", "2 errors").
-_COUNT_WORDS: tuple[tuple[str, str, str], ...] = (
-    ("failed", "failed", "failed"),
-    ("passed", "passed", "passed"),
-    ("skipped", "skipped", "skipped"),
-    ("deselected", "deselected", "deselected"),
-    ("xfailed", "xfailed", "xfailed"),
-    ("xpassed", "xpassed", "xpassed"),
-    ("warnings", "warning", "warnings"),
-    ("errors", "error", "errors"),
-)
 
 
 @dataclass(frozen=True)
@@ -130,6 +123,8 @@ class Summary:
     runs: tuple[RunRef, ...]
     skipped: tuple[SkippedFile, ...]
     charts: chartdata.Charts = field(default_factory=chartdata.Charts)  # what the charts draw
+    # Shards and steps merged into logical runs: their parts, balance and node-id check.
+    logical: tuple[LogicalRun, ...] = ()
 
     def strategy(self, name: str) -> StrategySummary:
         """Return the named strategy's summary; raise KeyError if it has none."""
@@ -154,7 +149,8 @@ def analyze(
 
 
 def build(rs: ResultSet, scans: tuple[chartdata.Scan, ...] = ()) -> Summary:
-    """Return the facts of a result set."""
+    """Return the facts of a result set; shards and steps count as the logical runs they make."""
+    rs, logical = parts.merged(rs)
     runs = sorted(rs.runs, key=lambda r: (r.result.started_at, r.result.round, r.result.run_id))
     plain = [r.result for r in runs]
     labels = judge.machine_labels(plain)
@@ -185,6 +181,7 @@ def build(rs: ResultSet, scans: tuple[chartdata.Scan, ...] = ()) -> Summary:
         runs=tuple(_run_ref(r, labels) for r in runs),
         skipped=tuple(skipped),
         charts=charts,
+        logical=logical,
     )
 
 
@@ -294,16 +291,6 @@ def _date(runs: Sequence[RunResult]) -> str:
     return days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"
 
 
-def outcome_text(counts: Counts) -> str:
-    """Say the counts as pytest's summary line does: `1854 passed, 358 deselected, 11 warnings`."""
-    parts = []
-    for name, one, many in _COUNT_WORDS:
-        n = getattr(counts, name)
-        if n:
-            parts.append(f"{n} {one if n == 1 else many}")
-    return ", ".join(parts) or "no tests ran"
-
-
 def _status_text(runs: Sequence[Run]) -> str:
     counted = Counter(r.result.status for r in runs if not r.result.warmup)
     if not counted:
@@ -312,16 +299,6 @@ def _status_text(runs: Sequence[Run]) -> str:
         status, n = next(iter(counted.items()))
         return f"{status} ({n} run{'s' if n > 1 else ''})"
     return ", ".join(f"{n} {status}" for status, n in counted.most_common())
-
-
-def display_command(argv: Sequence[str]) -> str:
-    """Return the argv shell-quoted, without the observer plugin only benchlib can load."""
-    args = list(argv)
-    for i in range(len(args) - 1):
-        if tuple(args[i : i + 2]) == OBSERVER:
-            del args[i : i + 2]
-            break
-    return shlex.join(a for a in args if a != "-p" + OBSERVER[1])
 
 
 def _strategy_summary(name: str, facts: _Facts) -> StrategySummary:

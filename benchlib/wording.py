@@ -118,6 +118,11 @@ def delta_words(j: Judgement) -> str:
 
 
 def _runs_words(j: Judgement) -> str:
+    if j.paired:
+        jobs = len(j.benches)
+        return (
+            f"{j.paired} pair{'s' if j.paired > 1 else ''} in {jobs} job{'s' if jobs > 1 else ''}"
+        )
     if j.n_before == j.n_after:
         return f"{j.n_before} runs each" if j.n_before != 1 else "a single run each"
     return f"{j.n_before} and {j.n_after} runs"
@@ -135,7 +140,7 @@ def verdict_words(j: Judgement) -> str:
     if j.word == "not compared" or j.speedup is None:
         return f"not compared: {j.note}"
     factor = factor_words(j.speedup)
-    settle = f"{j.settle_runs} runs a side would settle it"
+    settle = f"{j.settle_runs} {'pairs' if j.paired else 'runs a side'} would settle it"
     if j.word in ("faster", "slower"):
         return f"{factor} ({_interval_words(j)}, {_runs_words(j)})"
     if j.word == "single run":

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -127,3 +129,30 @@ def alive(pid: int) -> bool:
 
 def env_without_pytest_vars() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+
+
+# A competing CPU-bound process that ends by itself: a test that dies cannot leave it behind.
+_BURN = (
+    "import sys, time\n"
+    "end = time.monotonic() + float(sys.argv[1])\n"
+    "while time.monotonic() < end:\n"
+    "    pass\n"
+)
+
+
+@contextlib.contextmanager
+def burning(processes: int, limit_s: float) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Run CPU-burning processes beside the block: a busier runner. Killed and reaped after."""
+    # Each in a session of its own: with Linux's autogroup scheduling, CPU is shared between
+    # sessions first, and benchlib runs pytest in a session of its own.
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _BURN, str(limit_s)], start_new_session=True)
+        for _ in range(processes)
+    ]
+    try:
+        yield procs
+    finally:
+        for proc in procs:
+            proc.kill()
+        for proc in procs:
+            proc.wait(timeout=10)

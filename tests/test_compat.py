@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from benchlib import results
+from benchlib import model, results
 from benchlib.results import ResultError
 
 pytestmark = pytest.mark.unit
@@ -79,9 +79,11 @@ def test_the_schema_describes_the_model_field_for_field() -> None:
     props = SCHEMA["properties"]
     top = _model_fields(results.RunResult) - {"extra"} | {"test_fields"}
     assert _schema_fields(SCHEMA) == top
-    # Fields a minor version added are optional: the files of earlier minor versions lack them.
-    added_in_minor = {"selection_sha256"}  # 3.1
-    assert set(SCHEMA["required"]) == top - added_in_minor
+    # A field a minor version added is optional: files of the older minor lack it.
+    assert set(SCHEMA["required"]) == top - set(model.ADDED_IN_MINOR)
+    assert max(model.ADDED_IN_MINOR.values()) <= model.SCHEMA_MINOR
+    part = next(o for o in props["part"]["oneOf"] if o["type"] == "object")
+    assert _schema_fields(part) == set(part["required"]) == _model_fields(results.Part)
     nested = {
         "strategy": results.StrategyRecord,
         "target": results.Target,
@@ -100,6 +102,17 @@ def test_the_schema_describes_the_model_field_for_field() -> None:
     assert props["test_fields"]["const"] == list(results.TEST_FIELDS)
     assert len(props["tests"]["items"]["prefixItems"]) == len(results.TEST_FIELDS)
     assert props["status"]["enum"] == list(results.STATUSES)
+
+
+def test_a_3_0_file_has_no_part_and_a_3_1_part_round_trips(tmp_path: Path) -> None:
+    data = json.loads((DATA / "result-v3.json").read_text())
+    assert "part" not in data and data["schema_minor"] == 0
+    r = results.load(DATA / "result-v3.json")
+    assert r.part is None
+    part = results.Part("shard", 2, 3, "gate-abc-r0", 60, "0" * 64, 20, 1.5)
+    path = results.save(dataclasses.replace(r, part=part, schema_minor=1), tmp_path)
+    jsonschema.validate(json.loads(path.read_text()), SCHEMA)
+    assert results.load(path).part == part
 
 
 def test_a_folder_of_old_and_new_files_summarizes(tmp_path: Path) -> None:
