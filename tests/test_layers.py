@@ -43,7 +43,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
         "report",
     ),
     ("compare",),
-    ("progress", "scaffold", "noxsessions", "cli", "__main__"),
+    ("progress", "scaffold", "noxsessions", "arguments", "cli", "__main__"),
 )
 RANK = {name: i for i, stage in enumerate(STAGES) for name in stage}
 MAX_LINES = 400
