@@ -29,7 +29,7 @@ import factories
 import jsonschema
 import pytest
 import suitekit
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
@@ -190,6 +190,10 @@ def pending_files(argv: list[str], cfg: config.Config) -> list[dict[str, Any]]:
 @pytest.mark.unit
 @settings(SETTINGS, max_examples=300)
 @given(toml=documents())
+# Found by this property once each, and kept: pytest names an unexpected character of an
+# expression raw, and a strategy's name is a TOML key that can hold a line separator.
+@example(toml='[tool.benchlib]\nmarkers = "a \\u001e b"\n')
+@example(toml='[tool.benchlib.strategies."\\u2028"]\ndescription = ""\n')
 def test_any_configuration_loads_or_is_one_line_exit_2(scratch: Path, toml: str) -> None:
     with project(scratch, toml) as target:
         code, _, err = run_cli("list", "--target", str(target))
@@ -223,6 +227,7 @@ _NUMBERISH = st.one_of(
 @pytest.mark.unit
 @SETTINGS
 @given(flag=st.sampled_from(NUMERIC_FLAGS), value=_NUMBERISH)
+@example(flag="--timeout", value="1e300")  # the timer thread died of OverflowError
 def test_any_option_value_is_refused_in_one_line_or_gives_valid_files(
     scratch: Path, flag: str, value: str
 ) -> None:
