@@ -22,7 +22,8 @@ import suitekit
 
 from benchlib.wording import seconds
 
-pytestmark = pytest.mark.integration
+# Heavy: left out of the embedded default bench (see [tool.benchlib] in pyproject.toml).
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 try:
     from selenium import webdriver

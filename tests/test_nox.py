@@ -15,7 +15,8 @@ import suitekit
 
 from benchlib import results, summary
 
-pytestmark = pytest.mark.integration
+# Heavy: left out of the embedded default bench (see [tool.benchlib] in pyproject.toml).
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).parent.parent
 NOXFILE = ROOT / "noxfile.py"

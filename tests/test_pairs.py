@@ -154,6 +154,7 @@ def test_paired_error_rates_under_runner_swings() -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_two_runners_one_busy_give_one_paired_verdict(tmp_path: Path) -> None:
     target = suitekit.copy_suite("cpubound", tmp_path)
     env = {**suitekit.env_without_pytest_vars(), "SUITE_WORK": "100000"}

@@ -14,7 +14,8 @@ import suitekit
 
 from benchlib import results
 
-pytestmark = pytest.mark.integration
+# Heavy: left out of the embedded default bench (see [tool.benchlib] in pyproject.toml).
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 MIB = 2**20
 

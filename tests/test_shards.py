@@ -236,6 +236,7 @@ def loaded(folder: Path, name: str) -> list[RunResult]:
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_three_shards_from_a_baseline_cover_the_selection_once(project: Path) -> None:
     out = project / "results"
     run(project, "serial-full")
@@ -259,6 +260,7 @@ def test_three_shards_from_a_baseline_cover_the_selection_once(project: Path) ->
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_without_a_baseline_the_split_is_by_file_with_a_warning(project: Path) -> None:
     stderr = run(project, "sharded", "--shard", "2/3")
     assert "no baseline result for this project" in stderr and "split by file" in stderr
@@ -269,6 +271,7 @@ def test_without_a_baseline_the_split_is_by_file_with_a_warning(project: Path) -
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_a_test_lost_from_a_shard_file_fails_the_summary_check(
     project: Path, tmp_path: Path
 ) -> None:

@@ -89,6 +89,7 @@ def bench(project: Path, *args: str) -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_a_parallel_lane_then_a_serial_lane_is_one_logical_run(project: Path) -> None:
     bench(project, "serial-full", "gate-two-step")
     out = project / "results"
@@ -117,6 +118,7 @@ def test_a_parallel_lane_then_a_serial_lane_is_one_logical_run(project: Path) ->
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_steps_that_miss_tests_fail_the_check(project: Path) -> None:
     missing = '{ markers = "not serial", keyword = "not long", workers = 2 }'
     text = TWO_STEP.replace('{ markers = "not serial", workers = 2 }', missing)
@@ -134,6 +136,7 @@ def with_command(project: Path, command: list[str]) -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_a_command_step_runs_an_argv_and_its_pytest_is_observed(project: Path) -> None:
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "serial"]
     with_command(project, command)
@@ -151,6 +154,7 @@ def test_a_command_step_runs_an_argv_and_its_pytest_is_observed(project: Path) -
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_a_command_that_is_not_pytest_passes_on_exit_code_zero(project: Path) -> None:
     command = [sys.executable, "-c", "print('migrations checked')"]
     with_command(project, command)

@@ -162,6 +162,7 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str, in
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [0, 2])
 @pytest.mark.parametrize("suite", ["longtail", "even"])
 def test_real_runs_add_up_and_stay_above_their_bound(
@@ -180,6 +181,7 @@ def test_real_runs_add_up_and_stay_above_their_bound(
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_the_long_test_binds_the_real_two_worker_run_and_the_report_names_it(
     real: Callable[[str, int], RunResult],
 ) -> None:

@@ -240,6 +240,7 @@ def test_the_hand_formatted_events_are_what_encode_gives(worker: str | None) -> 
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_a_real_two_worker_run_writes_a_trace_beside_its_result(tmp_path: Path) -> None:
     target = suitekit.copy_suite("even", tmp_path)
     out = tmp_path / "results"

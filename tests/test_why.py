@@ -114,6 +114,7 @@ def test_a_hang_names_its_test_worker_and_time() -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [0, 2])
 def test_a_hanging_suite_names_the_test_and_its_worker(tmp_path: Path, workers: int) -> None:
     target = suitekit.copy_suite("hang", tmp_path)

@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 import suitekit
 
-pytestmark = pytest.mark.integration
+# Heavy: left out of the embedded default bench (see [tool.benchlib] in pyproject.toml).
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 WORKFLOW = Path(__file__).parents[1] / ".github" / "workflows" / "bench.yml"
 PYPROJECT = """\
