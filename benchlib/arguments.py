@@ -11,12 +11,17 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from benchlib import __version__, stats
+from benchlib.config import MAX_SECONDS
+from benchlib.errors import one_line
 from benchlib.scanplan import parse_memory_budget
 
 
-def _number(low: float, *, inclusive: bool, whole: bool) -> Callable[[str], float]:
+def _number(
+    low: float, *, inclusive: bool, whole: bool, high: float = math.inf
+) -> Callable[[str], float]:
     """Return an argparse type for a finite number above low (or at it, if inclusive)."""
     bound = f">= {low:g}" if inclusive else f"> {low:g}"
+    bound += f" and <= {high:g}" if high < math.inf else ""
     kind = "a whole number" if whole else "a number"
 
     def parse(text: str) -> float:
@@ -24,14 +29,15 @@ def _number(low: float, *, inclusive: bool, whole: bool) -> Callable[[str], floa
             value = int(text) if whole else float(text)
         except ValueError:
             value = math.nan
-        if not math.isfinite(value) or value < low or (value == low and not inclusive):
+        low_ok = value > low or (inclusive and value == low)
+        if not (math.isfinite(value) and low_ok and value <= high):
             raise argparse.ArgumentTypeError(f"{text!r} is not valid; give {kind} {bound}")
         return value
 
     return parse
 
 
-SECONDS = _number(0, inclusive=False, whole=False)
+SECONDS = _number(0, inclusive=False, whole=False, high=MAX_SECONDS)
 COUNT = _number(0, inclusive=True, whole=True)
 
 
@@ -60,7 +66,7 @@ class _Parser(argparse.ArgumentParser):
     """Report a bad argument in one line, like every other input error."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
 
 
 def _add_target(p: argparse.ArgumentParser) -> None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from benchlib import config
 from benchlib.arguments import build_parser
-from benchlib.errors import BenchlibError, InputError
+from benchlib.errors import BenchlibError, InputError, one_line
 
 UsageError = BenchlibError  # the summary and compare commands' errors
 
@@ -177,6 +177,14 @@ def _summarize(paths: Sequence[Path], out: Path) -> None:
     mine = (chartdata.scan_from_json(scanjson.to_json(s), str(out)) for s in scans)
     drawn = {c.strategy: c for c in (*found, *mine)}
     s = summary.build(resultset.ResultSet(rs.runs, (*rs.skipped, *bad)), tuple(drawn.values()))
+    if not s.runs:
+        # As compare says: an empty report would pass for a summary of nothing in CI.
+        for skipped in s.skipped:
+            _warn(f"skipped {skipped.path}: {skipped.reason}")
+        where = ", ".join(repr(str(p)) for p in paths)
+        raise UsageError(
+            f"no result files in {where}; give the files or folders `benchlib run` wrote"
+        )
     _write(s, scans, out, scans[0] if len(scans) == 1 else None, sys.stdout, table=True)
 
 
@@ -188,7 +196,7 @@ def _write(
 
     for skipped in s.skipped:
         print(f"benchlib: warning: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
-    written = report.write_outputs(s, out, scans=scans, scan_file=scan_file)
+    written = report.write_outputs(s, out, scans=scans, scan_file=scan_file, note=_warn)
     if table:  # a scan prints its own table: one line per variant, not the lane report's
         print(report.render_table(s), file=stream)
     print("wrote " + ", ".join(str(p) for p in written), file=stream)
@@ -297,7 +305,7 @@ def _message(exc: BenchlibError) -> str:
     """Word an error for this command line: an input is named by its option."""
     if isinstance(exc, InputError):
         name = exc.what if exc.what in POSITIONAL else f"--{exc.what}"
-        return f"{name} {exc.value!r} {exc.problem}; {exc.fix}"
+        return one_line(f"{name} {exc.value!r} {exc.problem}; {exc.fix}")
     return exc.message
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import configparser
 import dataclasses
 import difflib
+import json
 import math
 import re
+import threading
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,6 +32,9 @@ from benchlib.strategy import (
 
 DEFAULT_TIMEOUT_S = 3600.0
 DEFAULT_INTERVAL_S = 0.1
+# The longest wait a thread can be given (about 292 years on Linux): a longer time limit or
+# sampling interval makes the timer and sampler threads die with OverflowError.
+MAX_SECONDS = threading.TIMEOUT_MAX
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,10 @@ def _is_str_list(v: object) -> bool:
 
 
 def _is_positive(v: object) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+    """Tell whether v is a usable number of seconds: > 0, and no longer than a thread can wait."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return False
+    return math.isfinite(v) and 0 < v <= MAX_SECONDS
 
 
 def _is_count(v: object) -> bool:
@@ -91,9 +99,9 @@ TOP_KEYS: dict[str, Rule] = {
     "python": (_is_str, "the path of the target's Python"),
     "args": (_is_str_list, "a list of pytest arguments"),
     "ignore": (_is_str_list, "a list of paths"),
-    "timeout_s": (_is_positive, "a number of seconds > 0"),
+    "timeout_s": (_is_positive, f"a number of seconds > 0 and <= {MAX_SECONDS:g}"),
     "results": (_is_str, "a folder path"),
-    "interval_s": (_is_positive, "a number of seconds > 0"),
+    "interval_s": (_is_positive, f"a number of seconds > 0 and <= {MAX_SECONDS:g}"),
     "markers": (_is_str, "a pytest -m expression every strategy must also match"),
     "keyword": (_is_str, "a pytest -k expression every strategy must also match"),
     "deselect": (_is_str_list, "a list of node ids no strategy runs"),
@@ -111,7 +119,7 @@ STRATEGY_KEYS: dict[str, Rule] = {
     "like": (_is_str, "the name of the strategy whose selection this one runs"),
     "args": (_is_str_list, "a list of pytest arguments"),
     "env": (_is_env, "a table of string values"),
-    "timeout_s": (_is_positive, "a finite number of seconds > 0"),
+    "timeout_s": (_is_positive, f"a number of seconds > 0 and <= {MAX_SECONDS:g}"),
     "compare_to": (_is_str, "the name of another strategy"),
     "scope": (lambda v: v in ("full", "subset"), '"full" or "subset"'),
     **{key: (kind.valid, kind.expected()) for key, kind in budgets.KINDS.items()},
@@ -129,6 +137,18 @@ STEP_KEYS.update(
     command=(_is_argv, 'an argv list, e.g. ["python", "manage.py", "test"]; never a shell string'),
 )
 _LIST_FIELDS = {"paths", "ignore", "deselect", "args"}
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def toml_key(name: str) -> str:
+    """Return a key as TOML writes it: quoted (and escaped) unless it is a bare key.
+
+    A name from the file can hold anything, a line break included: an error names it quoted,
+    so that the message stays one line and says what to look for.
+    """
+    return name if _BARE_KEY.fullmatch(name) else json.dumps(name)
 
 
 def _where(section: str, key: str) -> str:
@@ -165,7 +185,7 @@ def check_expression(expr: str, option: str, where: str) -> None:
 
 
 def _strategy(name: str, table: Mapping[str, Any], src: str) -> Strategy | None:
-    section = f"tool.benchlib.strategies.{name}"
+    section = f"tool.benchlib.strategies.{toml_key(name)}"
     if not NAME.fullmatch(name):
         raise ConfigError(
             src, f"[{section}]", "is not a usable strategy name",
@@ -292,8 +312,8 @@ def _strategies(
     for name, sub in tables.items():
         if not isinstance(sub, dict):
             raise ConfigError(
-                src, f"[tool.benchlib.strategies] {name}", "must be a table of settings",
-                f"write it as [tool.benchlib.strategies.{name}]",
+                src, f"[tool.benchlib.strategies] {toml_key(name)}", "must be a table of settings",
+                f"write it as [tool.benchlib.strategies.{toml_key(name)}]",
             )  # fmt: skip
         strategy = _strategy(name, sub, src)
         if strategy is None:

@@ -8,10 +8,20 @@ through, so the words stay true there too.
 from __future__ import annotations
 
 
+def one_line(text: str) -> str:
+    """Return text with every unprintable character escaped: an error is one line.
+
+    Values are quoted with repr, but a reason can carry the input raw (pytest's "unexpected
+    character" does), and a line separator in it would split the line.
+    """
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class BenchlibError(Exception):
     """Bad input, found before anything ran."""
 
     def __init__(self, message: str) -> None:
+        message = one_line(message)
         super().__init__(message)
         self.message = message
 

@@ -37,8 +37,11 @@ class Observed:
 
     @property
     def not_run(self) -> tuple[str, ...]:
-        """Return the collected tests that never reported, in collection order."""
-        done = {t.nodeid for t in self.tests}
+        """Return the collected tests that never started, in collection order.
+
+        A test in flight when the run ended was reached: it is named as in flight, not here.
+        """
+        done = {t.nodeid for t in self.tests} | {f.nodeid for f in self.in_flight}
         return tuple(n for n in self.collected_ids if n not in done)
 
     @property

@@ -87,6 +87,11 @@ def project_warning(runs: Iterable[RunResult]) -> str | None:
     )
 
 
+def selections(runs: Iterable[RunResult]) -> int:
+    """Return how many different sets of tests the runs selected (runs without one aside)."""
+    return len({r.selection_sha256 for r in runs if r.selection_sha256})
+
+
 @dataclass(frozen=True)
 class Judgement:
     """What one set of runs (after) shows against another (before)."""
@@ -207,21 +212,25 @@ def _join(*notes: str | None) -> str | None:
 def _same_project(
     before: list[RunResult], after: list[RunResult]
 ) -> tuple[list[RunResult], list[RunResult], str | None]:
-    """Keep the runs of the projects both sides ran; none when they share no project."""
-    common = set(projects(before)) & set(projects(after))
+    """Keep the runs of one project both sides ran (the one with most runs a side); none when
+    they share no project. Two projects' timings are never pooled into one comparison."""
+    count_b = Counter(r.target.identity for r in before)
+    count_a = Counter(r.target.identity for r in after)
+    common = [p for p in count_b if p in count_a]
     if not common:
         return (
             [],
             [],
             (
-                f"different projects: {', '.join(projects(before))} against "
-                f"{', '.join(projects(after))}; runs of different projects are never compared"
+                f"different projects: {', '.join(count_b)} against {', '.join(count_a)}; "
+                "runs of different projects are never compared"
             ),
         )
-    kept_b = [r for r in before if r.target.identity in common]
-    kept_a = [r for r in after if r.target.identity in common]
+    project = max(common, key=lambda p: (min(count_b[p], count_a[p]), count_b[p] + count_a[p]))
+    kept_b = [r for r in before if r.target.identity == project]
+    kept_a = [r for r in after if r.target.identity == project]
     left = len(before) + len(after) - len(kept_b) - len(kept_a)
-    note = f"{_runs(left)} of other projects left out" if left else None
+    note = f"compared within {project}; {_runs(left)} of other projects left out" if left else None
     return kept_b, kept_a, note
 
 

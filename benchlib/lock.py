@@ -9,6 +9,7 @@ watchdog should have killed them; if it could not, this finds and kills them).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from benchlib import results
 from benchlib.errors import InputError
 from benchlib.running import kill_pids, token_processes
 
@@ -61,6 +63,29 @@ def _clean_up(previous: dict[str, object]) -> list[str]:
     ]
 
 
+def _save_pending(results_dir: Path) -> list[str]:
+    """Save the results a dead bench left pending (its watchdog died too), and say so.
+
+    A run's pending result exists only while the run is in progress, under the lock: one found
+    by the lock's next holder belongs to a bench that died with its watchdog.
+    """
+    notes = []
+    for pending in sorted((results_dir / "logs").glob(".*.pending.json")):
+        final = results_dir / (pending.name[1 : -len(".pending.json")] + ".json")
+        try:
+            found = results.loads(pending.read_bytes(), pending)
+        except (OSError, results.ResultError):
+            continue  # not ours to judge: leave it
+        message = (
+            "benchlib and its watchdog ended during this run (killed, or crashed); the next "
+            "bench found the run and stopped what was left of it; nothing was measured"
+        )
+        results.write_atomic(final, results.dumps(dataclasses.replace(found, message=message)))
+        pending.unlink()
+        notes.append(f"the run it left unfinished was saved as {final} (status {found.status})")
+    return notes
+
+
 @contextlib.contextmanager
 def exclusive(results_dir: Path) -> Iterator[Held]:
     """Hold the results folder's lock; refuse at once if another bench holds it."""
@@ -77,7 +102,7 @@ def exclusive(results_dir: Path) -> Iterator[Held]:
                 "bench runs must not overlap (their timings would disturb each other)",
                 "wait for it, or use another results folder",
             ) from None
-        held = Held(f, _clean_up(_holder(f)))
+        held = Held(f, _clean_up(_holder(f)) + _save_pending(results_dir))
         held.running("")
         try:
             yield held

@@ -64,7 +64,9 @@ def probe(python: str, target: Path) -> Interpreter:
             "give the path of the Python that has your test dependencies "
             "(or set `python` in [tool.benchlib])",
         )  # fmt: skip
-    python = found_path
+    # Absolute, but not resolved: a venv's python is a symlink whose target is not the venv.
+    # Relative, it would name another file in the target folder, where pytest runs.
+    python = os.path.abspath(found_path)
     if os.path.abspath(python) == os.path.abspath(sys.executable):
         found = _versions_here(python)  # our own interpreter: no need to start another
     else:

@@ -26,6 +26,7 @@ from benchlib.wording import (
     noise_words,
     recommendation_words,
     seconds,
+    selection_words,
     text,
     tradeoff_words,
     verdict_words,
@@ -149,6 +150,8 @@ def _baseline(summary: Summary) -> str:
 def _checks(s: StrategySummary) -> list[str]:
     """Noise warnings and budget checks, as list items."""
     lines = [f"- **Noise:** {noise_words(w)}" for w in s.noise]
+    if s.selections > 1:
+        lines.append(f"- **Warning:** {selection_words(s.selections)}")
     for b in s.budgets:
         state = "**BROKEN**" if b.broken else "kept"
         how = "median" if b.aggregate == "median" else "worst run"

@@ -25,11 +25,13 @@ from typing import Any, Literal, get_args
 #    several invocations): which one, of how many, the logical run it belongs to, and the size
 #    and digest of the whole selection, so that a merge can prove nothing was lost or run
 #    twice. null for a whole run; absent (read as null) in 3.0 files.
+#    3.2: selection_sha256, the digest of the node ids a run selected (every run, whole or
+#    part): the summary warns when one strategy's runs selected different tests.
 SCHEMA_VERSION = 3
-SCHEMA_MINOR = 1
+SCHEMA_MINOR = 2
 # Fields a minor version added: files of an older minor lack them, so the schema cannot
 # require them (tests/test_compat.py holds the schema to this).
-ADDED_IN_MINOR: dict[str, int] = {"part": 1}
+ADDED_IN_MINOR: dict[str, int] = {"part": 1, "selection_sha256": 2}
 READABLE_VERSIONS = frozenset({2, 3})
 FORMAT = "benchlib-run"
 
@@ -279,8 +281,11 @@ class RunResult:
     bench_id: str | None = None  # shared by the runs of one bench invocation
     timeline: Timeline = field(default_factory=Timeline)
     in_flight: tuple[InFlight, ...] = ()
-    not_run: int = 0  # collected tests that never reported (a crash, a timeout)
+    not_run: int = 0  # collected tests that never started (a crash, a timeout)
     part: Part | None = None  # None: a whole run, not a shard or a step
+    # The selection's digest (results.selection_digest): runs of one strategy that selected
+    # different tests time different work. None: the run never got its selection (before 3.2).
+    selection_sha256: str | None = None
     schema_version: int = SCHEMA_VERSION
     schema_minor: int = SCHEMA_MINOR
     format: str = FORMAT

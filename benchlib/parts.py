@@ -12,7 +12,6 @@ twice.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from benchlib.model import (
     TestRecord,
     Timeline,
 )
+from benchlib.results import selection_digest
 from benchlib.resultset import ResultSet, Run
 
 NAMED = 5  # node ids named when some were lost or run twice; the rest are counted
@@ -34,7 +34,7 @@ NAMED = 5  # node ids named when some were lost or run twice; the rest are count
 
 def digest(nodeids: Iterable[str]) -> str:
     """Return the digest of a selection: sha256 of its node ids, sorted, one a line."""
-    return hashlib.sha256("\n".join(sorted(nodeids)).encode()).hexdigest()
+    return selection_digest(nodeids)  # the result file's definition (selection_sha256)
 
 
 @dataclass(frozen=True)

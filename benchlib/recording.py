@@ -19,6 +19,7 @@ from benchlib.results import (
     Status,
     StrategyRecord,
     Target,
+    selection_digest,
     status_for_exit,
 )
 from benchlib.running import Measured
@@ -158,6 +159,7 @@ def build(ctx: Context, m: Measured, o: Observed) -> RunResult:
         in_flight=o.in_flight,
         not_run=len(o.not_run),
         part=ctx.part,
+        selection_sha256=None if o.collected is None else selection_digest(o.collected_ids),
     )
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchlib import advice, markdown, results, scanjson, stats, whywords
 from benchlib.advice import Advice
+from benchlib.errors import InputError
 from benchlib.judge import BudgetResult
 from benchlib.partsreport import check_words
 from benchlib.scan import ScanResult
@@ -25,6 +26,7 @@ from benchlib.wording import (
     noise_words,
     recommendation_words,
     seconds,
+    selection_words,
     tradeoff_words,
     verdict_words,
 )
@@ -53,29 +55,55 @@ def write_outputs(
     *,
     scans: Sequence[ScanResult] = (),
     scan_file: ScanResult | None = None,
+    note: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Write summary.md, summary.json and report.html (and scan.json for scan_file); append
-    the Markdown to $GITHUB_STEP_SUMMARY if set."""
+    the Markdown to $GITHUB_STEP_SUMMARY if set.
+
+    Raise InputError if out_dir cannot hold them. The step summary is an extra: when it cannot
+    be appended to, note says why (raised as InputError when no note is given).
+    """
     from benchlib.htmlreport import page as htmlreport  # the summary only, never a run
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     found = advice.advise(summary)
     text = markdown.render(summary, found, scans)
     written = [out_dir / "summary.md", out_dir / "summary.json", out_dir / "report.html"]
-    results.write_atomic(written[0], text)
-    results.write_atomic(written[1], render_json(summary, found))
-    if scan_file is not None:
-        # Before the page, which draws the scan from the file beside the results.
-        written.append(out_dir / scanjson.SCAN_FILE)
-        results.write_atomic(written[-1], scanjson.render(scan_file))
-    results.write_atomic(written[2], htmlreport.render(summary, found))
-    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if step_summary:
-        # GitHub collects every step's additions to this file, so append, never replace.
-        with open(step_summary, "a", encoding="utf-8") as f:
-            f.write(text + "\n")
-        written.append(Path(step_summary))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        results.write_atomic(written[0], text)
+        results.write_atomic(written[1], render_json(summary, found))
+        if scan_file is not None:
+            # Before the page, which draws the scan from the file beside the results.
+            written.append(out_dir / scanjson.SCAN_FILE)
+            results.write_atomic(written[-1], scanjson.render(scan_file))
+        results.write_atomic(written[2], htmlreport.render(summary, found))
+    except OSError as exc:
+        raise InputError(
+            "out", str(out_dir), f"cannot hold the summary ({exc.strerror or exc})",
+            "give a folder you can write",
+        ) from None  # fmt: skip
+    step = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step:
+        try:
+            _append(Path(step), text)
+            written.append(Path(step))
+        except InputError as exc:
+            if note is None:
+                raise
+            note(f"{exc.message}; the summary is in {out_dir} all the same")
     return written
+
+
+def _append(step: Path, text: str) -> None:
+    # GitHub collects every step's additions to this file, so append, never replace.
+    try:
+        with open(step, "a", encoding="utf-8") as f:
+            f.write(text + "\n")
+    except OSError as exc:
+        raise InputError(
+            "GITHUB_STEP_SUMMARY", str(step), f"cannot be appended to ({exc.strerror or exc})",
+            "point it at a file in an existing folder",
+        ) from None  # fmt: skip
 
 
 def render_markdown(summary: Summary, found: Advice | None = None) -> str:
@@ -132,6 +160,11 @@ def render_table(summary: Summary) -> str:
     if summary.project_warning:
         lines.append(f"WARNING: {summary.project_warning}")
     lines += [f"{w.strategy}: {noise_words(w)}" for s in summary.strategies for w in s.noise]
+    lines += [
+        f"WARNING: {s.name}: {selection_words(s.selections)}"
+        for s in summary.strategies
+        if s.selections > 1
+    ]
     lines += [_budget_line(b) for s in summary.strategies for b in s.budgets if b.broken]
     lines += [
         f"{run.strategy} round {run.round + 1}: node ids {check_words(run.check, run.kind)}"

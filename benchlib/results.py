@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import hashlib
 import json
 import os
-import tempfile
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from benchlib import typed
 from benchlib.model import (
     COMPLETED,
     FORMAT,
@@ -67,6 +69,7 @@ __all__ = [
     "load",
     "load_all",
     "save",
+    "selection_digest",
     "status_for_exit",
 ]
 
@@ -80,6 +83,11 @@ class ResultError(Exception):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+def selection_digest(nodeids: Iterable[str]) -> str:
+    """Return the SHA-256 of a set of node ids, sorted, one a line (hex)."""
+    return hashlib.sha256("\n".join(sorted(nodeids)).encode()).hexdigest()
 
 
 def to_dict(result: RunResult) -> dict[str, Any]:
@@ -138,11 +146,22 @@ def _timeline(data: Any) -> Timeline:
     return Timeline(**fields)
 
 
+def _array(value: Any, name: str) -> tuple[Any, ...]:
+    if type(value) is not list:
+        raise TypeError(f"{name} is {type(value).__name__}, not an array")
+    return tuple(value)
+
+
 def from_dict(data: dict[str, Any]) -> RunResult:
-    """Build a result from its JSON form; raise ValueError or TypeError if malformed."""
+    """Build a result from its JSON form; raise ValueError or TypeError if malformed.
+
+    Every field is checked against the type its dataclass declares (typed.check): what a reader
+    accepts, the summary can use.
+    """
     rows = record_rows(data)
     if not all(type(row) is list for row in rows):
         raise TypeError("each test must be a JSON array in the order of test_fields")
+    typed.check_rows(rows, TestRecord, TEST_FIELDS)
     fields = {k: v for k, v in data.items() if k in _RUN_FIELDS}
     fields["extra"] = {
         k: v for k, v in data.items() if k not in _RUN_FIELDS | _DERIVED | {"test_fields"}
@@ -150,15 +169,15 @@ def from_dict(data: dict[str, Any]) -> RunResult:
     fields["tests"] = tuple(TestRecord(*row) for row in rows)
     strategy = _known(StrategyRecord, data["strategy"])
     fields["strategy"] = StrategyRecord(
-        **{**strategy, "pytest_args": tuple(strategy["pytest_args"])}
+        **{**strategy, "pytest_args": _array(strategy["pytest_args"], "strategy.pytest_args")}
     )
-    fields["argv"] = tuple(data["argv"])
+    fields["argv"] = _array(data["argv"], "argv")
     fields["target"] = Target(**_known(Target, data["target"]))
     categories = data["warning_categories"]
     outcome = _known(Counts, data["outcome"])
     fields["outcome"] = Counts(**{**outcome, "warnings": sum(categories.values())})
     samples = _known(Samples, data["samples"])
-    fields["samples"] = Samples(**{k: tuple(v) for k, v in samples.items()})
+    fields["samples"] = Samples(**{k: _array(v, f"samples.{k}") for k, v in samples.items()})
     fields["machine"] = Machine(**_known(Machine, data["machine"]))
     fields["sampler"] = SamplerInfo(**_known(SamplerInfo, data["sampler"]))
     fields["timeline"] = _timeline(data.get("timeline", {}))
@@ -167,7 +186,9 @@ def from_dict(data: dict[str, Any]) -> RunResult:
     fields["part"] = Part(**_known(Part, part)) if part is not None else None
     fields["schema_version"] = SCHEMA_VERSION
     fields["schema_minor"] = data.get("schema_minor", 0) if data["schema_version"] == 3 else 0
-    return RunResult(**fields)
+    result = RunResult(**fields)
+    typed.check(result, "", skip=frozenset({"tests", "extra"}))
+    return result
 
 
 def _json_loads(text: str | bytes) -> Any:
@@ -263,8 +284,13 @@ def gc_paused() -> Iterator[None]:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write text so that readers see the old file or the whole new one, never a part."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write text so that readers see the old file or the whole new one, never a part.
+
+    The file gets the mode every other file gets (0666 less the umask), as the logs do;
+    mkstemp's 0600 would hide the results from the team that shares the folder.
+    """
+    tmp = str(path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp"))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)

@@ -104,6 +104,7 @@ class StrategySummary:
     time: TimeFacts | None = None  # where its representative run's time went
     why: Why | None = None  # that run against compare_to's, part by part
     hangs: tuple[Hang, ...] = ()  # its runs stopped with tests in flight
+    selections: int = 1  # different sets of tests its runs selected; over 1 is warned about
 
 
 @dataclass(frozen=True)
@@ -350,6 +351,7 @@ def _strategy_summary(name: str, facts: _Facts) -> StrategySummary:
         time=facts.times.get(name),
         why=facts.why(name, record.compare_to),
         hangs=runfacts.hangs(plain),
+        selections=judge.selections(plain),
     )
 
 

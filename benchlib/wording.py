@@ -38,9 +38,17 @@ def code(value: str) -> str:
     return f"{fence}{pad}{value.replace(chr(10), ' ')}{pad}{fence}"
 
 
+# A pipe not already escaped: preceded by an even number of backslashes (none included).
+_BARE_PIPE = re.compile(r"(?<!\\)((?:\\\\)*)\|")
+
+
 def cell(value: str) -> str:
-    """Make already-escaped Markdown safe inside a table cell."""
-    return value.replace("|", "\\|")
+    """Make already-escaped Markdown safe inside a table cell.
+
+    A pipe text() escaped stays as it is: escaping it again (`\\|`) would escape the
+    backslash and leave the pipe bare, splitting the cell.
+    """
+    return _BARE_PIPE.sub(r"\1\\|", value)
 
 
 def fence(value: str, language: str = "") -> list[str]:
@@ -54,8 +62,22 @@ def link(path: str) -> str:
     return f"[{text(path)}]({quote(path, safe='/:.-_~')})"
 
 
+# A first line longer than this is cut in its middle: an error's first line can be a whole
+# command line (CalledProcessError), whose start says what ran and whose end says how it ended.
+LINE_CHARS = 160
+
+
 def first_line(value: str | None) -> str:
-    return value.splitlines()[0] if value else ""
+    """Return a message's first line, cut in the middle if it is long (the file keeps it all)."""
+    return shorten(value.splitlines()[0]) if value else ""
+
+
+def shorten(value: str, limit: int = LINE_CHARS) -> str:
+    """Return value, or its start and end joined by an ellipsis, in at most limit characters."""
+    if len(value) <= limit:
+        return value
+    head = (limit - 1) * 2 // 3
+    return f"{value[:head]}\N{HORIZONTAL ELLIPSIS}{value[head + 1 - limit :]}"
 
 
 # --- numbers -------------------------------------------------------------------------------
@@ -133,6 +155,10 @@ def verdict_words(j: Judgement) -> str:
     )
     evidence = f"{_interval_words(j)}, {_runs_words(j)}{floor}"
     return f"no significant difference ({factor} by median; {evidence})"
+
+
+def selection_words(count: int) -> str:
+    return f"its runs selected {count} different sets of tests: their times measure different work"
 
 
 def noise_words(w: NoiseWarning) -> str:

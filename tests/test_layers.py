@@ -20,7 +20,7 @@ pytestmark = pytest.mark.unit
 PACKAGE = Path(benchlib.__file__).parent
 # Each module's stage; a new module must be placed here, which is the point.
 STAGES: tuple[tuple[str, ...], ...] = (
-    ("__init__", "errors", "_observer.benchlib_protocol", "_watchdog"),
+    ("__init__", "errors", "typed", "_observer.benchlib_protocol", "_watchdog"),
     ("model", "results", "strategy", "stats", "_observer.benchlib_observer"),
     ("budgets", "machine", "config", "sampling"),
     ("events", "running"),

@@ -57,18 +57,30 @@ def test_per_test_records_say_phase_and_message(tmp_path: Path) -> None:
 
 def test_peak_rss_sums_the_xdist_workers(tmp_path: Path) -> None:
     target = suitekit.copy_suite("memory", tmp_path)
-    peaks = {}
-    for mib in (0, 200):
-        barrier = tmp_path / f"barrier{mib}"
-        barrier.mkdir()
-        env = {"BENCH_ALLOC_MIB": str(mib), "BENCH_BARRIER_DIR": str(barrier)}
-        r = suitekit.run(target, tmp_path / "results", workers=2, env=env)
-        assert r.status == "passed" and r.workers_observed == 2
-        peaks[mib] = r
-    expected = peaks[0].peak_rss_bytes + 2 * 200 * MIB
-    assert abs(peaks[200].peak_rss_bytes - expected) <= 0.15 * expected
-    assert peaks[200].max_single_rss_bytes >= 200 * MIB
-    assert peaks[200].peak_processes >= 3  # plugins of the environment may add short-lived ones
+    barrier, reports = tmp_path / "barrier", tmp_path / "rss"
+    barrier.mkdir()
+    reports.mkdir()
+    env = {
+        "BENCH_ALLOC_MIB": "200",
+        "BENCH_BARRIER_DIR": str(barrier),
+        "BENCH_RSS_DIR": str(reports),
+    }
+    r = suitekit.run(target, tmp_path / "results", workers=2, env=env)
+    assert r.status == "passed" and r.workers_observed == 2
+    # Each worker's own RSS and the controller's, read by the workers while both held a block.
+    # Compared with a run that allocates nothing, the peak was flaky: that run's peak falls
+    # elsewhere (workers grow after the tests; a worker forked but not yet exec'd counts a copy
+    # of the controller), so its "base" was 25-70 MiB above the plateau's and random with load.
+    own = [tuple(map(int, p.read_text().split())) for p in reports.iterdir()]
+    assert len(own) == 2
+    workers = sum(mine for mine, _ in own)
+    held = workers + max(parent for _, parent in own)
+    assert workers >= 2 * 200 * MIB  # both blocks resident at one time
+    # The peak is that plateau (a second long, sampled every 0.05 s), each process once: a
+    # largest-process figure would be half of it, a worker counted twice far above it.
+    assert 0.97 * held <= r.peak_rss_bytes <= 1.1 * held
+    assert r.max_single_rss_bytes >= 200 * MIB
+    assert r.peak_processes >= 3  # plugins of the environment may add short-lived ones
 
 
 def test_cpu_time_is_the_whole_tree(tmp_path: Path) -> None:

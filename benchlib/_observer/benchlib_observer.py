@@ -40,9 +40,20 @@ _COUNT = {
 }
 
 
+# A first line can be a whole command line (CalledProcessError names its argv): keep that much,
+# and past it the start and the end, where such a line says what ran and how it ended.
+_MESSAGE_CHARS = 2000
+
+
 def _first_line(text: object) -> str | None:
     lines = str(text).strip().splitlines()
-    return lines[0][:500] if lines else None
+    if not lines:
+        return None
+    line = lines[0]
+    if len(line) <= _MESSAGE_CHARS:
+        return line
+    half = _MESSAGE_CHARS // 2
+    return line[:half] + "\N{HORIZONTAL ELLIPSIS}" + line[1 - half :]
 
 
 def _message(report: pytest.TestReport | pytest.CollectReport) -> str | None:
