@@ -133,6 +133,25 @@ class Listener(Protocol):
     def finish(self, result: RunResult, path: str) -> None: ...
 
 
+class Quiet:
+    """A listener that shows nothing: for benches run by code, not watched by a person."""
+
+    def expect(self, total: int) -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        pass
+
+    def start(self, name: str, round_: int, warmup: bool) -> None:
+        pass
+
+    def update(self, progress: Progress) -> None:
+        pass
+
+    def finish(self, result: RunResult, path: str) -> None:
+        pass
+
+
 class Interrupted(KeyboardInterrupt):
     """The bench was interrupted during a run; that run's result was written all the same."""
 

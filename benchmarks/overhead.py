@@ -26,8 +26,6 @@ from pathlib import Path
 import psutil
 
 from benchlib import bench, machine
-from benchlib.results import RunResult
-from benchlib.running import Progress
 from benchlib.sampling import Sampler
 from benchlib.strategy import Strategy
 
@@ -48,25 +46,6 @@ def suite(tests: int) -> str:
         "def test_tiny(i):\n"
         "    assert i >= 0\n"
     )
-
-
-class _Quiet:
-    """A bench listener that shows nothing."""
-
-    def expect(self, total: int) -> None:
-        pass
-
-    def note(self, text: str) -> None:
-        pass
-
-    def start(self, name: str, round_: int, warmup: bool) -> None:
-        pass
-
-    def update(self, progress: Progress) -> None:
-        pass
-
-    def finish(self, result: RunResult, path: str) -> None:
-        pass
 
 
 def naive_walk(root: psutil.Process) -> int:
@@ -136,7 +115,7 @@ def wall_ratio(pairs: int, tests: int) -> None:
             c0, t0 = _children_cpu(), time.perf_counter()
             subprocess.run(argv, cwd=target, stdout=subprocess.DEVNULL, check=True)
             b, b_cpu = time.perf_counter() - t0, _children_cpu() - c0
-            (result,) = bench.bench([plan], bench.Schedule(), _Quiet()).results
+            (result,) = bench.bench([plan], bench.Schedule(), bench.Quiet()).results
             assert result.status == "passed", result.message
             if i:
                 bare.append(b)

@@ -19,10 +19,20 @@ import psutil
 
 from benchlib import bench, machine, results
 from benchlib.results import RunResult
-from benchlib.running import Progress
 from benchlib.strategy import Strategy
 
 SUITES = Path(__file__).parent / "suites"
+# A fixture project's [tool.benchlib] with only the serial baseline: append strategies to it.
+ONLY_THE_BASELINE = """\
+[tool.benchlib]
+args = ["-q", "-p", "no:cacheprovider"]
+[tool.benchlib.strategies.unit]
+enabled = false
+[tool.benchlib.strategies.xdist-unit]
+enabled = false
+[tool.benchlib.strategies.gate]
+enabled = false
+"""
 SCHEMA = Path(results.__file__).with_name("result.schema.json")
 
 
@@ -64,30 +74,11 @@ def run(
         results_dir=results_dir.resolve(),
         interval_s=0.05,
     )
-    done = bench.bench([plan], bench.Schedule(), Quiet())
+    done = bench.bench([plan], bench.Schedule(), bench.Quiet())
     (result,), (path,) = done.results, done.paths
     validate(path)
     assert results.load(path) == result
     return result
-
-
-class Quiet:
-    """A bench listener that shows nothing."""
-
-    def expect(self, total: int) -> None:
-        pass
-
-    def note(self, text: str) -> None:
-        pass
-
-    def start(self, name: str, round_: int, warmup: bool) -> None:
-        pass
-
-    def update(self, progress: Progress) -> None:
-        pass
-
-    def finish(self, result: RunResult, path: str) -> None:
-        pass
 
 
 def pytest_summary(log: Path) -> dict[str, int]:

@@ -191,20 +191,15 @@ def test_the_report_shows_parts_balance_and_the_check(tmp_path: Path) -> None:
 
 # --- for real -------------------------------------------------------------------------------
 
-PYPROJECT = """\
-[tool.benchlib]
-args = ["-q", "-p", "no:cacheprovider"]
-[tool.benchlib.strategies.unit]
-enabled = false
-[tool.benchlib.strategies.xdist-unit]
-enabled = false
-[tool.benchlib.strategies.gate]
-enabled = false
+PYPROJECT = (
+    suitekit.ONLY_THE_BASELINE
+    + """\
 [tool.benchlib.strategies.sharded]
 description = "Every test, three CI jobs"
 shards = 3
 compare_to = "serial-full"
 """
+)
 
 
 FILE_TESTS = {"test_slow.py": 3, "test_medium.py": 6, "test_quick_a.py": 17}

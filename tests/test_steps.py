@@ -17,16 +17,9 @@ from benchlib import config, results, summary
 from benchlib.errors import ConfigError
 from benchlib.strategy import Step, Strategy, step_strategy
 
-TWO_STEP = """\
-[tool.benchlib]
-args = ["-q", "-p", "no:cacheprovider"]
-
-[tool.benchlib.strategies.unit]
-enabled = false
-[tool.benchlib.strategies.xdist-unit]
-enabled = false
-[tool.benchlib.strategies.gate]
-enabled = false
+TWO_STEP = (
+    suitekit.ONLY_THE_BASELINE
+    + """\
 
 [tool.benchlib.strategies.gate-two-step]
 description = "xdist-safe tests on 2 workers, then the serial ones in one process"
@@ -36,6 +29,7 @@ steps = [
   { markers = "serial", workers = 0 },
 ]
 """
+)
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -25,15 +25,9 @@ import suitekit
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 WORKFLOW = Path(__file__).parents[1] / ".github" / "workflows" / "bench.yml"
-PYPROJECT = """\
-[tool.benchlib]
-args = ["-q", "-p", "no:cacheprovider"]
-[tool.benchlib.strategies.unit]
-enabled = false
-[tool.benchlib.strategies.xdist-unit]
-enabled = false
-[tool.benchlib.strategies.gate]
-enabled = false
+PYPROJECT = (
+    suitekit.ONLY_THE_BASELINE
+    + """\
 [tool.benchlib.strategies.sharded]
 description = "Every test, three CI jobs"
 shards = 3
@@ -43,6 +37,7 @@ description = "xdist-safe tests in parallel, then the serial ones"
 compare_to = "serial-full"
 steps = [{ markers = "not serial", workers = 2 }, { markers = "serial" }]
 """
+)
 NOXFILE = """\
 import nox
 
