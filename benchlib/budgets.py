@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from benchlib.results import RunResult
+if TYPE_CHECKING:  # the noxfile imports config, and so this, with nothing installed but nox
+    from benchlib.results import RunResult
 
 Aggregate = Literal["median", "worst"]
 Unit = Literal["s", "count", "bytes"]
