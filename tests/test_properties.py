@@ -188,7 +188,7 @@ def pending_files(argv: list[str], cfg: config.Config) -> list[dict[str, Any]]:
 
 
 @pytest.mark.unit
-@settings(SETTINGS, max_examples=300)
+@settings(SETTINGS, max_examples=100)
 @given(toml=documents())
 # Found by this property once each, and kept: pytest names an unexpected character of an
 # expression raw, and a strategy's name is a TOML key that can hold a line separator.
@@ -336,7 +336,7 @@ def check_summary_and_compare(root: Path, bad: Path) -> None:
 
 
 @pytest.mark.unit
-@settings(SETTINGS, max_examples=300)
+@settings(SETTINGS, max_examples=100)
 @given(data=st.data())
 def test_summary_and_compare_never_raise_on_a_mutated_file(
     scratch: Path, real_file: dict[str, Any], data: st.DataObject
