@@ -8,12 +8,11 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
-from typing import NoReturn
+from typing import Literal, NoReturn
 
 from benchlib import __version__, stats
 from benchlib.config import MAX_SECONDS
 from benchlib.errors import one_line
-from benchlib.scanplan import parse_memory_budget
 
 
 def _number(
@@ -110,6 +109,12 @@ def _add_bench_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _memory_budget(text: str) -> int | Literal["auto"]:
+    from benchlib.scanplan import parse_memory_budget  # the bench machinery: only scan needs it
+
+    return parse_memory_budget(text)
+
+
 def _add_scan(sub: argparse._SubParsersAction[_Parser]) -> None:
     """Add `benchlib scan` and its axes."""
     scan = sub.add_parser(
@@ -131,7 +136,7 @@ def _add_scan(sub: argparse._SubParsersAction[_Parser]) -> None:
         help="another axis: env:NAME=A,B  'args:ALT|ALT'  coverage  autoload[:PLUGIN,...]",
     )  # fmt: skip
     scan.add_argument(
-        "--memory-budget", type=parse_memory_budget, metavar="BYTES|auto",
+        "--memory-budget", type=_memory_budget, metavar="BYTES|auto",
         help="recommend no more workers than fit this memory (4GiB, 512M; auto: the machine's)",
     )  # fmt: skip
     scan.add_argument(

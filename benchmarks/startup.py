@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib.results import find_result_files
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -29,9 +31,9 @@ def _timed(argv: list[str]) -> float:
 
 
 def _bench_overhead(results: Path) -> float:
-    before = set(results.glob("*.json"))
+    before = set(find_result_files([results]))
     wall = _timed(["nox", "-s", "bench-unit", "--", "--results", str(results)])
-    (new,) = set(results.glob("*.json")) - before
+    (new,) = set(find_result_files([results])) - before  # not the run's trace
     return wall - float(json.loads(new.read_text())["wall_s"])
 
 
