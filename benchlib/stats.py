@@ -181,7 +181,15 @@ def _excluded_per_tail(n: int, m: int, alpha: float) -> tuple[int, float]:
     if min(n, m) > NORMAL_ABOVE:
         return _excluded_per_tail_normal(n, m, alpha)
     counts = _mann_whitney_counts(n, m, upto=n * m // 2)
-    total = math.comb(n + m, n)
+    return _cut(counts, math.comb(n + m, n), alpha)
+
+
+def _cut(counts: Sequence[int], total: int, alpha: float) -> tuple[int, float]:
+    """Return how many of the smallest values each tail may exclude, and the coverage left.
+
+    counts[u] is how many of the total equally likely arrangements give the statistic u: the
+    tails grow while both together stay within alpha.
+    """
     tail, k = 0, 0
     for count in counts:
         if 2 * (tail + count) > alpha * total:
@@ -260,14 +268,7 @@ def _signed_rank_excluded(n: int, alpha: float) -> tuple[int, float]:
     for i in range(1, n + 1):
         for w in range(len(counts) - 1, i - 1, -1):
             counts[w] += counts[w - i]
-    total = 2**n
-    tail, k = 0, 0
-    for count in counts:
-        if 2 * (tail + count) > alpha * total:
-            break
-        tail += count
-        k += 1
-    return k, 1 - 2 * tail / total
+    return _cut(counts, 2**n, alpha)
 
 
 def pairs_for_interval(confidence: float = CONFIDENCE) -> int:
