@@ -19,7 +19,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from benchlib import results
+from benchlib import results, typed
 from benchlib.machine import usable_cpus
 from benchlib.results import ResultError, RunResult, TestRecord
 
@@ -145,8 +145,11 @@ def _split(rows: list[Any]) -> tuple[tuple[str, ...], tuple[TestRecord, ...]]:
     nodeids = tuple(map(itemgetter(0), rows))  # columns as in results.TEST_FIELDS
     if set(map(type, nodeids)) - {str} or set(map(itemgetter(1), rows)) - _OUTCOMES:
         raise TypeError("a test's node id is not a string or its outcome is unknown")
-    problems = tuple([TestRecord(*row) for row in rows if row[1] != "passed"])
-    return nodeids, problems
+    failing = [row for row in rows if row[1] != "passed"]
+    # The few rows the summary turns into records get every column checked (a message that is
+    # a list would reach the renderers); the rest are checked when their file is loaded whole.
+    typed.check_rows(failing, TestRecord, results.TEST_FIELDS)
+    return nodeids, tuple([TestRecord(*row) for row in failing])
 
 
 @dataclass(frozen=True)
