@@ -20,7 +20,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-_NEEDLE = "BENCHLIB_RUN_TOKEN={}\0"
+TOKEN_ENV = "BENCHLIB_RUN_TOKEN"  # on every process of a run's tree (see running)
 
 
 def _wait_for_death(pid: int) -> None:
@@ -43,22 +43,27 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def token_processes(token: str) -> list[int]:
+    """Return the live processes whose environment carries the token (Linux /proc)."""
+    needle = f"{TOKEN_ENV}={token}\0".encode()
+    found = []
+    for name in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not name.isdigit():
+            continue
+        with contextlib.suppress(OSError), open(f"/proc/{name}/environ", "rb") as f:
+            if needle in f.read():
+                found.append(int(name))
+    return found
+
+
 def _kill(pgid: int, token: str) -> int:
-    needle = _NEEDLE.format(token).encode()
+    with contextlib.suppress(OSError):
+        os.killpg(pgid, signal.SIGKILL)
     killed = 0
-    for sig in (signal.SIGKILL,):
+    for pid in token_processes(token):
         with contextlib.suppress(OSError):
-            os.killpg(pgid, sig)
-        for name in os.listdir("/proc") if os.path.isdir("/proc") else ():
-            if not name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{name}/environ", "rb") as f:
-                    if needle in f.read():
-                        os.kill(int(name), sig)
-                        killed += 1
-            except OSError:
-                continue
+            os.kill(pid, signal.SIGKILL)
+            killed += 1
     return killed
 
 

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import IO
 
 from benchlib import results
+from benchlib._watchdog import token_processes
 from benchlib.errors import InputError
-from benchlib.running import kill_pids, token_processes
+from benchlib.running import kill_pids
 
 LOCK_NAME = ".benchlib.lock"
 

@@ -26,10 +26,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Literal
 
+from benchlib._watchdog import TOKEN_ENV, token_processes
 from benchlib.events import Tail
 from benchlib.sampling import Sampler, TreeStats
 
-TOKEN_ENV = "BENCHLIB_RUN_TOKEN"
 # How a run is stopped: SIGINT first, so pytest writes its summary and xdist shuts its
 # workers down; then SIGTERM; then SIGKILL, which nothing can ignore. Seconds to wait after each.
 STOP_SEQUENCE = ((signal.SIGINT, 3.0), (signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0))
@@ -141,19 +141,6 @@ def _reap_adopted() -> None:
             return
         if pid == 0:
             return
-
-
-def token_processes(token: str) -> list[int]:
-    """Return the live processes whose environment carries the token (Linux /proc)."""
-    needle = f"{TOKEN_ENV}={token}\0".encode()
-    found = []
-    for name in os.listdir("/proc") if os.path.isdir("/proc") else ():
-        if not name.isdigit():
-            continue
-        with contextlib.suppress(OSError), open(f"/proc/{name}/environ", "rb") as f:
-            if needle in f.read():
-                found.append(int(name))
-    return found
 
 
 def _signal_group(pgid: int, sig: int) -> None:
