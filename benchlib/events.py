@@ -55,10 +55,15 @@ def iter_events(path: Path) -> Iterator[dict[str, Any]]:
         data = path.read_bytes()
     except OSError:
         return
-    for line in data.splitlines():
+    yield from decode(data)
+
+
+def decode(lines: bytes) -> Iterator[dict[str, Any]]:
+    """Yield the events of complete lines; one that is not an event is left out."""
+    for line in lines.splitlines():
         try:
             event = json.loads(line)
-        except ValueError:  # cut short, or not UTF-8
+        except ValueError:  # cut short by a kill, or not UTF-8
             continue
         if isinstance(event, dict) and isinstance(event.get("e"), str):
             yield event
@@ -223,13 +228,8 @@ class Tail:
             return
         complete = chunk[: chunk.rfind(b"\n") + 1]
         self.offset += len(complete)
-        for line in complete.splitlines():
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            kind = event.get("e") if isinstance(event, dict) else None
-            if kind == protocol.TEST:
+        for event in decode(complete):
+            if event["e"] == protocol.TEST:
                 self.done += 1
-            elif kind == protocol.COLLECTED:
+            elif event["e"] == protocol.COLLECTED:
                 self.collected = int(event["n"])
