@@ -23,7 +23,7 @@ from benchlib.errors import BenchlibError, InputError, one_line
 UsageError = BenchlibError  # the summary and compare commands' errors
 
 if TYPE_CHECKING:
-    from benchlib import bench, machine, scan, summary
+    from benchlib import bench, fastlane, fit, machine, scan, summary
 
 
 def _results_dir(args: argparse.Namespace, cfg: config.Config) -> Path:
@@ -37,6 +37,11 @@ def _interpreter(args: argparse.Namespace, cfg: config.Config) -> machine.Interp
     python = args.python or cfg.python
     if python and ("/" in python or "\\" in python) and not args.python:
         python = str(cfg.target / python)  # in the config: relative to the target
+    if not python:
+        found = machine.discover(cfg.target)
+        if found is not None:
+            python, how = found
+            _note(f"tests run with {python} ({how}); --python PY to choose another")
     return machine.probe(python or sys.executable, cfg.target)
 
 
@@ -64,65 +69,106 @@ def check_results_dir(path: Path) -> None:
 
 
 def _plans(args: argparse.Namespace, cfg: config.Config) -> list[bench.RunPlan]:
-    from benchlib import bench, split
+    return _fitted_plans(args, cfg)[0]
+
+
+def _fitted_plans(
+    args: argparse.Namespace, cfg: config.Config
+) -> tuple[list[bench.RunPlan], fit.Fit]:
+    """Return the plans of the strategies that can work here, and how the project fits.
+
+    The project's pytest is asked first: a built-in strategy that cannot work is left out
+    (and said), a declared one that cannot is an error, before anything runs.
+    """
+    from benchlib import bench, fit, probe, split
     from benchlib.machine import usable_cpus
     from benchlib.strategy import resolve_workers
 
     interpreter = _interpreter(args, cfg)
     results_dir = _results_dir(args, cfg)
     check_results_dir(results_dir)
-    plans = []
-    for name in split.with_pairs(
-        _names(args.strategies, cfg), args.pair, cfg.strategies, args.shard
-    ):
-        s = cfg.strategies[name]
-        workers = (
-            args.workers if args.workers is not None else resolve_workers(s.workers, usable_cpus())
+    names = split.with_pairs(_names(args.strategies, cfg), args.pair, cfg.strategies, args.shard)
+    workers = {
+        name: args.workers
+        if args.workers is not None
+        else resolve_workers(cfg.strategies[name].workers, usable_cpus())
+        for name in names
+    }
+    shared_args = (*cfg.args, *(f"--ignore={p}" for p in cfg.ignore))
+    found = probe.probe(interpreter.path, cfg.target, [*cfg.paths, *shared_args])
+    declared = cfg.declared | set(args.strategies)
+    runnable, left = fit.check(cfg.strategies, names, workers, found, declared)
+    if not runnable:
+        raise InputError(
+            "target", str(cfg.target), "fits none of the strategies asked for",
+            "; ".join(fit.not_applicable_words(n) for n in left) or "configure one",
+        )  # fmt: skip
+    if found.xdist_version and not found.xdist_loaded:
+        # Installed but not loaded: a serial run's `-n 0` would be an unknown option.
+        interpreter = dataclasses.replace(interpreter, xdist=None)
+    plans = [
+        bench.RunPlan(
+            strategy=cfg.strategies[name],
+            target=cfg.target,
+            interpreter=interpreter,
+            paths=cfg.paths,
+            shared_args=shared_args,
+            workers=workers[name],
+            timeout_s=args.timeout or cfg.strategies[name].timeout_s or cfg.timeout_s,
+            results_dir=results_dir,
+            interval_s=args.interval or cfg.interval_s,
+            show_output=args.show_output,
         )
-        if workers > 0 and interpreter.xdist is None:
-            raise InputError(
-                "python", interpreter.path,
-                f"has no pytest-xdist, which strategy {name!r} needs for {workers} workers",
-                f"install it there ({interpreter.path} -m pip install pytest-xdist) "
-                "or pass --workers 0",
-            )  # fmt: skip
-        plans.append(
-            bench.RunPlan(
-                strategy=s,
-                target=cfg.target,
-                interpreter=interpreter,
-                paths=cfg.paths,
-                shared_args=(*cfg.args, *(f"--ignore={p}" for p in cfg.ignore)),
-                workers=workers,
-                timeout_s=args.timeout or s.timeout_s or cfg.timeout_s,
-                results_dir=results_dir,
-                interval_s=args.interval or cfg.interval_s,
-                show_output=args.show_output,
-            )
-        )
-    return plans
+        for name in runnable
+    ]
+    notes = [
+        *fit.marker_warnings(cfg.strategies, runnable, found),
+        *_shared_notes(interpreter.path),
+    ]
+    return plans, fit.build(found, left, notes)
+
+
+def _shared_notes(python: str) -> list[str]:
+    """Say once when benchlib runs in the tests' own interpreter, and how to keep them apart."""
+    from benchlib import machine
+
+    if not machine.same_environment(python, sys.executable):
+        return []
+    return [
+        f"benchlib runs in the tests' own environment ({python}): installing it there can "
+        "change the code under test (its dependencies replace the project's versions); "
+        "install benchlib in a venv of its own and pass --python with the project's Python"
+    ]
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from benchlib import bench, split
+    from benchlib import bench, fit, fitwords, split
     from benchlib.progress import Display  # it imports the summary: only `run` needs it
     from benchlib.running import become_subreaper
 
     cfg = config.load(Path(args.target))
-    plans, notes = split.expand_all(_plans(args, cfg), args.shard)  # shards and steps
-    for warning in [*notes, *config.unregistered_markers(cfg, [p.strategy.name for p in plans])]:
+    fitted, found = _fitted_plans(args, cfg)
+    plans, notes = split.expand_all(fitted, args.shard)  # shards and steps
+    for warning in notes:
         _warn(warning)
+    for line in fitwords.lines(found):
+        _note(line)
+    fit.save(found, plans[0].results_dir)
     become_subreaper()  # this process only runs benches: it may adopt the tree's orphans
     schedule = bench.Schedule(args.repeat, args.warmup, args.budget, args.width)
     done = bench.bench(plans, schedule, Display(sys.stderr))
     if args.summary:
         # The whole folder, not only this bench's runs: never replace a fuller report.
-        _summarize([plans[0].results_dir], plans[0].results_dir)
+        _summarize([plans[0].results_dir], plans[0].results_dir, said=True)
     return 0 if done.all_completed else 1
 
 
 def _warn(text: str) -> None:
     print(f"benchlib: warning: {text}", file=sys.stderr)
+
+
+def _note(text: str) -> None:
+    print(f"benchlib: {text}", file=sys.stderr)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -167,8 +213,9 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
-def _summarize(paths: Sequence[Path], out: Path) -> None:
-    from benchlib import chartdata, resultset, scan, scanjson, summary
+def _summarize(paths: Sequence[Path], out: Path, *, said: bool = False) -> None:
+    """Merge the result files under paths into the outputs in out (said: the fit was printed)."""
+    from benchlib import chartdata, fastlane, fit, fitwords, resultset, scan, scanjson, summary
 
     rs = resultset.load(paths)
     scans = scan.analyze(rs)
@@ -185,18 +232,27 @@ def _summarize(paths: Sequence[Path], out: Path) -> None:
         raise UsageError(
             f"no result files in {where}; give the files or folders `benchlib run` wrote"
         )
-    _write(s, scans, out, scans[0] if len(scans) == 1 else None, sys.stdout, table=True)
+    project = fastlane.analyze(s, rs, fit.load([*paths, out]))
+    _write(s, scans, out, scans[0] if len(scans) == 1 else None, sys.stdout, table=True,
+           project=project)  # fmt: skip
+    if said:
+        project = dataclasses.replace(project, fit=None)  # `run` said it before running
+    for line in fitwords.all_lines(project):
+        print(line)
 
 
 def _write(
     s: summary.Summary, scans: Sequence[scan.ScanResult], out: Path,
     scan_file: scan.ScanResult | None, stream: TextIO, *, table: bool,
+    project: fastlane.Findings | None = None,
 ) -> None:  # fmt: skip
     from benchlib import report
 
     for skipped in s.skipped:
         print(f"benchlib: warning: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
-    written = report.write_outputs(s, out, scans=scans, scan_file=scan_file, note=_warn)
+    written = report.write_outputs(
+        s, out, scans=scans, scan_file=scan_file, note=_warn, project=project
+    )
     if table:  # a scan prints its own table: one line per variant, not the lane report's
         print(report.render_table(s), file=stream)
     print("wrote " + ", ".join(str(p) for p in written), file=stream)

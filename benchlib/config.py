@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import configparser
 import dataclasses
 import difflib
 import json
@@ -51,6 +50,7 @@ class Config:
     results: Path  # absolute: relative paths in the file are relative to the target
     interval_s: float
     strategies: dict[str, Strategy]
+    declared: frozenset[str] = frozenset()  # strategies the file configures (built-ins or not)
 
 
 def _is_str(v: object) -> bool:
@@ -305,6 +305,7 @@ def load(target: Path) -> Config:
         results=target / table.get("results", "results"),
         interval_s=float(table.get("interval_s", DEFAULT_INTERVAL_S)),
         strategies=resolve(strategies, own, shared),
+        declared=frozenset(table.get("strategies", {})),
     )
 
 
@@ -327,55 +328,3 @@ def _strategies(
             strategies[name] = strategy
             own[name] = frozenset(sub) & frozenset(SELECTION)
     return strategies, own
-
-
-# Markers pytest and its common plugins register themselves.
-_BUILTIN_MARKERS = {"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings"}
-_IDENT = re.compile(r"[A-Za-z_][\w.]*")
-
-
-def registered_markers(target: Path) -> set[str]:
-    """Return the markers the target's config files register (conftest.py is not read)."""
-    found = set(_BUILTIN_MARKERS)
-    lines: list[str] = []
-    pyproject = target / "pyproject.toml"
-    if pyproject.is_file():
-        with pyproject.open("rb") as f:
-            ini = tomllib.load(f).get("tool", {}).get("pytest", {})
-        options = ini.get("ini_options", ini)
-        markers = options.get("markers", [])
-        lines += markers if isinstance(markers, list) else str(markers).splitlines()
-    for name, section in (
-        ("pytest.ini", "pytest"),
-        ("tox.ini", "pytest"),
-        ("setup.cfg", "tool:pytest"),
-    ):
-        parser = configparser.ConfigParser(interpolation=None)
-        try:
-            parser.read(target / name, encoding="utf-8")
-        except configparser.Error:
-            continue
-        if parser.has_option(section, "markers"):
-            lines += parser.get(section, "markers").splitlines()
-    for line in lines:
-        match = _IDENT.match(line.strip())
-        if match:
-            found.add(match.group().split("(")[0])
-    return found
-
-
-def unregistered_markers(config: Config, names: list[str]) -> list[str]:
-    """Return a warning for each -m name that the target's config does not register."""
-    known = registered_markers(config.target)
-    warnings = []
-    for name in names:
-        s = config.strategies[name]
-        if s.markers is None:
-            continue
-        words = set(_IDENT.findall(s.markers)) - {"and", "or", "not"}
-        for marker in sorted(words - known):
-            warnings.append(
-                f"strategy {name!r} selects -m {s.markers!r}, but marker {marker!r} is not "
-                f"registered in {config.target}'s pytest configuration; it may select nothing"
-            )
-    return warnings

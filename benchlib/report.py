@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchlib import advice, markdown, results, scanjson, stats, whywords
+from benchlib import advice, fastlane, fitwords, markdown, results, scanjson, stats, whywords
 from benchlib.advice import Advice
 from benchlib.errors import InputError
 from benchlib.judge import BudgetResult
@@ -56,6 +56,7 @@ def write_outputs(
     scans: Sequence[ScanResult] = (),
     scan_file: ScanResult | None = None,
     note: Callable[[str], None] | None = None,
+    project: fastlane.Findings | None = None,
 ) -> list[Path]:
     """Write summary.md, summary.json and report.html (and scan.json for scan_file); append
     the Markdown to $GITHUB_STEP_SUMMARY if set.
@@ -66,17 +67,20 @@ def write_outputs(
     from benchlib.htmlreport import page as htmlreport  # the summary only, never a run
 
     found = advice.advise(summary)
-    text = markdown.render(summary, found, scans)
+    text = _with_section(markdown.render(summary, found, scans), project)
     written = [out_dir / "summary.md", out_dir / "summary.json", out_dir / "report.html"]
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         results.write_atomic(written[0], text)
-        results.write_atomic(written[1], render_json(summary, found))
+        results.write_atomic(written[1], render_json(summary, found, project))
         if scan_file is not None:
             # Before the page, which draws the scan from the file beside the results.
             written.append(out_dir / scanjson.SCAN_FILE)
             results.write_atomic(written[-1], scanjson.render(scan_file))
-        results.write_atomic(written[2], htmlreport.render(summary, found))
+        page = htmlreport.render(summary, found)
+        if project is not None:
+            page = page.replace("</main>", fitwords.html_section(project) + "</main>", 1)
+        results.write_atomic(written[2], page)
     except OSError as exc:
         raise InputError(
             "out", str(out_dir), f"cannot hold the summary ({exc.strerror or exc})",
@@ -92,6 +96,15 @@ def write_outputs(
                 raise
             note(f"{exc.message}; the summary is in {out_dir} all the same")
     return written
+
+
+def _with_section(text: str, project: fastlane.Findings | None) -> str:
+    """Put the project's section before the report's first section: it says what ran."""
+    section = fitwords.markdown(project) if project is not None else ""
+    if not section:
+        return text
+    head, sep, rest = text.partition("\n## ")
+    return f"{head}\n{section}\n{sep}{rest}" if sep else f"{text}\n{section}\n"
 
 
 def _append(step: Path, text: str) -> None:
@@ -111,7 +124,9 @@ def render_markdown(summary: Summary, found: Advice | None = None) -> str:
     return markdown.render(summary, found or advice.advise(summary))
 
 
-def render_json(summary: Summary, found: Advice | None = None) -> str:
+def render_json(
+    summary: Summary, found: Advice | None = None, project: fastlane.Findings | None = None
+) -> str:
     """Return the summary's facts and advice as JSON, for tools."""
     found = found or advice.advise(summary)
     data: dict[str, Any] = {
@@ -136,6 +151,8 @@ def render_json(summary: Summary, found: Advice | None = None) -> str:
         # A chart's thousands of segments and samples: the result files hold them already.
         del picture["lanes"], picture["resources"]
     _logical_json(summary, data)
+    if project is not None:
+        data["project"] = {**dataclasses.asdict(project), "lines": fitwords.all_lines(project)}
     data["recommendations"] = [
         {**dataclasses.asdict(r), "text": recommendation_words(r, summary.baseline)}
         for r in found.recommendations
