@@ -172,12 +172,19 @@ def _note(text: str) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from benchlib import fit
     from benchlib.strategy import selection_text
 
     cfg = config.load(Path(args.target))
+    here = _list_fit(args, cfg)
     if args.json:
         rows = [
-            {**dataclasses.asdict(s), "session": f"bench-{s.name}"} for s in cfg.strategies.values()
+            {
+                **dataclasses.asdict(s),
+                "session": f"bench-{s.name}",
+                "not_applicable": dataclasses.asdict(n) if (n := here.get(s.name)) else None,
+            }
+            for s in cfg.strategies.values()
         ]
         print(json.dumps(rows, indent=2))
         return 0
@@ -200,7 +207,31 @@ def cmd_list(args: argparse.Namespace) -> int:
     for row in table:
         cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)]
         print("  ".join([*cells, row[-1]]).rstrip())
+    for n in here.values():
+        print(f"not run here: {fit.not_applicable_words(n)}")
     return 0
+
+
+def _list_fit(args: argparse.Namespace, cfg: config.Config) -> dict[str, fit.NotApplicable]:
+    """Return the built-in strategies `run` would leave out here, by name."""
+    from benchlib import fit, probe
+    from benchlib.machine import usable_cpus
+    from benchlib.strategy import resolve_workers
+
+    interpreter = _interpreter(args, cfg)
+    shared_args = (*cfg.args, *(f"--ignore={p}" for p in cfg.ignore))
+    found = probe.probe(interpreter.path, cfg.target, [*cfg.paths, *shared_args])
+    if not found.ok:
+        _warn(f"the project's pytest cannot configure ({found.error}); `run` will refuse")
+        return {}
+    cpus = usable_cpus()
+    workers = {n: resolve_workers(s.workers, cpus) for n, s in cfg.strategies.items()}
+    try:
+        _, left = fit.check(cfg.strategies, list(cfg.strategies), workers, found, cfg.declared)
+    except BenchlibError as exc:
+        _warn(exc.message)  # a declared strategy `run` would refuse: said, the list still shown
+        return {}
+    return {n.strategy: n for n in left}
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -338,7 +369,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
 def cmd_init(args: argparse.Namespace) -> int:
     from benchlib import scaffold
 
-    for line in scaffold.init(Path(args.target)):
+    for line in scaffold.init(Path(args.target), python=args.python, benchlib=args.benchlib):
         print(line)
     return 0
 

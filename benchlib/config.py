@@ -272,14 +272,42 @@ def _read_pyproject(path: Path) -> dict[str, Any]:
     return found
 
 
+OWN_FILE = "benchlib.toml"  # benchlib's own file: its top level is what [tool.benchlib] holds
+
+
+def _read_own(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "the file", f"is not valid TOML ({exc})", "fix it") from None
+
+
+def _find_table(target: Path) -> tuple[Path, dict[str, Any]]:
+    """Return the configuration file and its table: benchlib.toml, else pyproject.toml's.
+
+    A project without a pyproject.toml keeps its configuration in benchlib.toml: creating a
+    pyproject.toml can change how pip builds a setup.py project. Both at once is ambiguous.
+    """
+    own, pyproject = target / OWN_FILE, target / "pyproject.toml"
+    table = _read_pyproject(pyproject) if pyproject.is_file() else {}
+    if not own.is_file():
+        return pyproject, table
+    if table:
+        raise ConfigError(
+            str(own), "the file", "configures benchlib beside [tool.benchlib] in pyproject.toml",
+            "keep one of them",
+        )  # fmt: skip
+    return own, _read_own(own)
+
+
 def load(target: Path) -> Config:
     """Load the target's configuration; raise on the first problem found."""
     if not target.is_dir():
         what = "is not a folder" if target.exists() else "does not exist"
         raise InputError("target", str(target), what, "give the project's root folder")
     target = target.resolve()
-    source = target / "pyproject.toml"
-    table = _read_pyproject(source) if source.is_file() else {}
+    source, table = _find_table(target)
     src = str(source)
     _check_keys(table, TOP_KEYS, "tool.benchlib", src)
     strategies, own = _strategies(table.get("strategies", {}), src)

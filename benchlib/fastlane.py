@@ -18,7 +18,8 @@ from benchlib.model import TestRecord
 from benchlib.resultset import ResultSet, Run
 from benchlib.summary import Summary
 
-TAIL_TIME_SHARE = 0.5  # the tail holds at least half of the test time ...
+SLOW_FACTOR = 10.0  # a slow test takes ten times the median test or more ...
+TAIL_TIME_SHARE = 0.3  # ... and together they hold at least 30% of the test time ...
 TAIL_MAX_TEST_SHARE = 0.25  # ... in at most a quarter of the tests: else time is spread evenly
 MIN_TESTS = 4  # below this, a "tail" is most of the suite
 _VERDICTS = ("passed", "tests-failed")  # runs whose durations are pytest's whole verdict
@@ -76,22 +77,22 @@ def _durations(runs: Sequence[Run]) -> tuple[Run, dict[str, float]]:
 
 
 def tail(durations: dict[str, float]) -> list[str]:
-    """Return the slowest tests that together hold TAIL_TIME_SHARE of the time, or none.
+    """Return the slowest tests, slowest first: those far above the typical test, or none.
 
-    None when the suite is too small, or when that takes more than TAIL_MAX_TEST_SHARE of
-    the tests: time spread evenly has no tail to mark.
+    A test is in the tail when it takes SLOW_FACTOR times the median test or more. None when
+    the suite is too small, when the tail holds too little of the time to be worth a lane,
+    or when it is more than TAIL_MAX_TEST_SHARE of the tests (time spread evenly).
     """
     total = sum(durations.values())
     if len(durations) < MIN_TESTS or total <= 0:
         return []
-    ordered = sorted(durations, key=lambda n: (-durations[n], n))
-    taken, acc = [], 0.0
-    for nodeid in ordered:
-        taken.append(nodeid)
-        acc += durations[nodeid]
-        if acc >= TAIL_TIME_SHARE * total:
-            break
-    return taken if len(taken) <= TAIL_MAX_TEST_SHARE * len(durations) else []
+    threshold = SLOW_FACTOR * statistics.median(durations.values())
+    taken = sorted((n for n, d in durations.items() if d >= threshold and d > 0),
+                   key=lambda n: (-durations[n], n))  # fmt: skip
+    share = sum(durations[n] for n in taken) / total
+    if share < TAIL_TIME_SHARE or len(taken) > TAIL_MAX_TEST_SHARE * len(durations):
+        return []
+    return taken
 
 
 def _files(

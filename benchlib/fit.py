@@ -60,8 +60,14 @@ def idents(expression: str | None) -> tuple[str, ...]:
     """Return the marker names a -m expression uses (keyword arguments' values aside)."""
     if not expression:
         return ()
-    bare = re.sub(r"\([^)]*\)", "", expression)  # marker(key=value): only the name counts
+    # marker(key=value): only the name counts; a bracket after a space or `not` only groups.
+    bare = re.sub(r"\b([A-Za-z_][\w.]*)\(([^()]*)\)", _drop_kwargs, expression)
     return tuple(dict.fromkeys(w for w in _IDENT.findall(bare) if w not in _WORDS))
+
+
+def _drop_kwargs(match: re.Match[str]) -> str:
+    name = match.group(1)
+    return f"{name} ({match.group(2)})" if name in _WORDS else name
 
 
 def _builtin_markers(name: str) -> str | None:
