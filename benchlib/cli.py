@@ -75,70 +75,31 @@ def _plans(args: argparse.Namespace, cfg: config.Config) -> list[bench.RunPlan]:
 def _fitted_plans(
     args: argparse.Namespace, cfg: config.Config
 ) -> tuple[list[bench.RunPlan], fit.Fit]:
-    """Return the plans of the strategies that can work here, and how the project fits.
-
-    The project's pytest is asked first: a built-in strategy that cannot work is left out
-    (and said), a declared one that cannot is an error, before anything runs.
-    """
-    from benchlib import bench, fit, probe, split
-    from benchlib.machine import usable_cpus
-    from benchlib.strategy import resolve_workers
+    """Return the plans of the strategies that fit the project, and what was found of it."""
+    from benchlib import bench, fitplan, split
 
     interpreter = _interpreter(args, cfg)
     results_dir = _results_dir(args, cfg)
     check_results_dir(results_dir)
     names = split.with_pairs(_names(args.strategies, cfg), args.pair, cfg.strategies, args.shard)
-    workers = {
-        name: args.workers
-        if args.workers is not None
-        else resolve_workers(cfg.strategies[name].workers, usable_cpus())
-        for name in names
-    }
-    shared_args = (*cfg.args, *(f"--ignore={p}" for p in cfg.ignore))
-    found = probe.probe(interpreter.path, cfg.target, [*cfg.paths, *shared_args])
-    declared = cfg.declared | set(args.strategies)
-    runnable, left = fit.check(cfg.strategies, names, workers, found, declared)
-    if not runnable:
-        raise InputError(
-            "target", str(cfg.target), "fits none of the strategies asked for",
-            "; ".join(fit.not_applicable_words(n) for n in left) or "configure one",
-        )  # fmt: skip
-    if found.xdist_version and not found.xdist_loaded:
-        # Installed but not loaded: a serial run's `-n 0` would be an unknown option.
-        interpreter = dataclasses.replace(interpreter, xdist=None)
+    workers = fitplan.workers_of(cfg, names, args.workers)
+    f = fitplan.fitted(cfg, interpreter, names, workers, args.strategies)
     plans = [
         bench.RunPlan(
             strategy=cfg.strategies[name],
             target=cfg.target,
-            interpreter=interpreter,
+            interpreter=f.interpreter,
             paths=cfg.paths,
-            shared_args=shared_args,
-            workers=workers[name],
+            shared_args=f.shared_args,
+            workers=f.workers[name],
             timeout_s=args.timeout or cfg.strategies[name].timeout_s or cfg.timeout_s,
             results_dir=results_dir,
             interval_s=args.interval or cfg.interval_s,
             show_output=args.show_output,
         )
-        for name in runnable
+        for name in f.runnable
     ]
-    notes = [
-        *fit.marker_warnings(cfg.strategies, runnable, found),
-        *_shared_notes(interpreter.path),
-    ]
-    return plans, fit.build(found, left, notes)
-
-
-def _shared_notes(python: str) -> list[str]:
-    """Say once when benchlib runs in the tests' own interpreter, and how to keep them apart."""
-    from benchlib import machine
-
-    if not machine.same_environment(python, sys.executable):
-        return []
-    return [
-        f"benchlib runs in the tests' own environment ({python}): installing it there can "
-        "change the code under test (its dependencies replace the project's versions); "
-        "install benchlib in a venv of its own and pass --python with the project's Python"
-    ]
+    return plans, f.found
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -214,20 +175,17 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def _list_fit(args: argparse.Namespace, cfg: config.Config) -> dict[str, fit.NotApplicable]:
     """Return the built-in strategies `run` would leave out here, by name."""
-    from benchlib import fit, probe
-    from benchlib.machine import usable_cpus
-    from benchlib.strategy import resolve_workers
+    from benchlib import fit, fitplan
 
-    interpreter = _interpreter(args, cfg)
-    shared_args = (*cfg.args, *(f"--ignore={p}" for p in cfg.ignore))
-    found = probe.probe(interpreter.path, cfg.target, [*cfg.paths, *shared_args])
+    found = fitplan.ask(cfg, _interpreter(args, cfg))
     if not found.ok:
         _warn(f"the project's pytest cannot configure ({found.error}); `run` will refuse")
         return {}
-    cpus = usable_cpus()
-    workers = {n: resolve_workers(s.workers, cpus) for n, s in cfg.strategies.items()}
+    names = list(cfg.strategies)
     try:
-        _, left = fit.check(cfg.strategies, list(cfg.strategies), workers, found, cfg.declared)
+        _, left = fit.check(
+            cfg.strategies, names, fitplan.workers_of(cfg, names, None), found, cfg.declared
+        )
     except BenchlibError as exc:
         _warn(exc.message)  # a declared strategy `run` would refuse: said, the list still shown
         return {}

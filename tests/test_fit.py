@@ -189,3 +189,16 @@ def test_pytests_own_reason_goes_first_in_the_message() -> None:
     log = "ERROR: Unknown marker(s) in '-m' expression: unit. Use 'pytest --markers' ...\n"
     assert recording.with_pytest_reason(r, log).message == log.strip()
     assert recording.with_pytest_reason(dataclasses.replace(r, exit_code=1), log).message is None
+
+
+def test_a_broken_lane_is_given_no_pros() -> None:
+    from benchlib import advice
+
+    broken = factories.result(
+        "odd", status="usage-error", exit_code=4, wall_s=1.8,
+        strategy_kw={"compare_to": "serial-full"},
+    )  # fmt: skip
+    s = summary.build(resultset.from_results([factories.result("serial-full"), broken]))
+    points = advice.tradeoffs_of(s.strategy("odd"))
+    assert points and not any(t.pro for t in points)
+    assert [t.point for t in points] == ["not-passed"]

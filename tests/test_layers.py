@@ -22,7 +22,7 @@ PACKAGE = Path(benchlib.__file__).parent
 STAGES: tuple[tuple[str, ...], ...] = (
     ("__init__", "errors", "typed", "_observer.benchlib_protocol", "_watchdog"),
     ("model", "results", "strategy", "stats", "_observer.benchlib_observer"),
-    ("budgets", "machine", "probe", "config", "sampling"),
+    ("budgets", "machine", "probe", "config", "fit", "cicommand", "sampling"),
     ("events", "running"),
     ("recording", "lock", "trace"),  # trace: a saved result's view, written by the bench
     ("bench",),
@@ -38,6 +38,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
         "scaling",
         "split",
         "consistency",
+        "fastlane",
     ),
     ("advice", "scan"),
     ("wording", "scanjson"),
@@ -48,12 +49,13 @@ STAGES: tuple[tuple[str, ...], ...] = (
         "whywords",
         "partsreport",
         "markdown",
+        "fitwords",
         "mermaid",
         "scanreport",
         "report",
     ),
     ("compare",),
-    ("progress", "scaffold", "noxsessions", "arguments", "cli", "__main__"),
+    ("fitplan", "progress", "scaffold", "noxsessions", "arguments", "cli", "__main__"),
 )
 RANK = {name: i for i, stage in enumerate(STAGES) for name in stage}
 MAX_LINES = 400
