@@ -103,7 +103,7 @@ def _fitted_plans(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from benchlib import bench, fit, fitwords, split
+    from benchlib import bench, fit, fitwords, recording, split
     from benchlib.progress import Display  # it imports the summary: only `run` needs it
     from benchlib.running import become_subreaper
 
@@ -118,6 +118,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     become_subreaper()  # this process only runs benches: it may adopt the tree's orphans
     schedule = bench.Schedule(args.repeat, args.warmup, args.budget, args.width)
     done = bench.bench(plans, schedule, Display(sys.stderr))
+    for r in done.results:
+        if r.exit_code in recording.PYTEST_ERRORS and r.message:  # pytest's own reason
+            _warn(f"{r.strategy.name} round {r.round + 1}: {r.message}")
     if args.summary:
         # The whole folder, not only this bench's runs: never replace a fuller report.
         _summarize([plans[0].results_dir], plans[0].results_dir, said=True)

@@ -88,6 +88,9 @@ def test_pytests_own_reason_is_in_the_result_and_the_summary(tmp_path: Path) -> 
     )
     proc = bench(target, "odd", "serial-full", "--summary")
     assert proc.returncode == 1, proc.stderr
+    assert "warning: odd round 1: ERROR: Unknown marker(s) in '-m' expression: nosuch" in (
+        proc.stderr
+    )
     [odd] = [r for r in result_files(target / "results") if r.strategy.name == "odd"]
     assert odd.status == "usage-error"
     assert odd.message is not None
