@@ -108,7 +108,7 @@ def test_importing_a_stage_alone_loads_no_later_stage() -> None:
         mine = [f"benchlib.{m}".removesuffix(".__init__") for m in modules if _stage(m) == rank]
         code = (
             f"import importlib, json, sys\nfor m in {mine!r}: importlib.import_module(m)\n"
-            "print(json.dumps(sorted(m for m in sys.modules if m.startswith('benchlib'))))"
+            "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 'benchlib')))"
         )
         out = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True
