@@ -13,10 +13,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from benchlib.analyze.resultset import ResultSet, Run
+from benchlib.analyze.summary import Summary
 from benchlib.fit import Fit, GivenUp, Lane, given_up
-from benchlib.model import TestRecord
-from benchlib.resultset import ResultSet, Run
-from benchlib.summary import Summary
+from benchlib.model.records import TestRecord
 
 SLOW_FACTOR = 10.0  # a slow test takes ten times the median test or more ...
 TAIL_TIME_SHARE = 0.3  # ... and together they hold at least 30% of the test time ...

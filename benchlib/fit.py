@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchlib.errors import InputError
+from benchlib.plan.strategy import BUILTIN, Strategy
 from benchlib.probe import Coverage, ProjectProbe
-from benchlib.strategy import BUILTIN, Strategy
 
 _IDENT = re.compile(r"[A-Za-z_][\w.]*")
 _WORDS = frozenset({"and", "or", "not", "True", "False", "None"})
@@ -223,7 +223,7 @@ def not_applicable_words(n: NotApplicable) -> str:
 
 def save(found: Fit, folder: Path) -> Path:
     """Write the fit beside the result files, where the summary finds it."""
-    from benchlib.results import write_atomic
+    from benchlib.model.results import write_atomic
 
     path = folder / PROJECT_FILE
     write_atomic(path, json.dumps(dataclasses.asdict(found), indent=2) + "\n")

@@ -11,9 +11,10 @@ import sys
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from benchlib import config, fit, machine, probe
+from benchlib import fit, probe
 from benchlib.errors import InputError
-from benchlib.strategy import resolve_workers
+from benchlib.plan import config, machine
+from benchlib.plan.strategy import resolve_workers
 
 
 @dataclass(frozen=True)

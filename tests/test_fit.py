@@ -8,10 +8,12 @@ from pathlib import Path
 import factories
 import pytest
 
-from benchlib import cicommand, fastlane, fit, recording, resultset, summary
+from benchlib import cicommand, fastlane, fit
+from benchlib.analyze import resultset, summary
 from benchlib.errors import InputError
+from benchlib.measure import recording
+from benchlib.plan.strategy import BUILTIN, Strategy
 from benchlib.probe import Coverage, ProjectProbe
-from benchlib.strategy import BUILTIN, Strategy
 
 pytestmark = pytest.mark.unit
 
@@ -192,7 +194,7 @@ def test_pytests_own_reason_goes_first_in_the_message() -> None:
 
 
 def test_a_broken_lane_is_given_no_pros() -> None:
-    from benchlib import advice
+    from benchlib.analyze import advice
 
     broken = factories.result(
         "odd", status="usage-error", exit_code=4, wall_s=1.8,

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import suitekit
 
-from benchlib import results
+from benchlib.model import results
 
 pytestmark = pytest.mark.integration
 NOT_ALONE = "benchlib runs in the tests' own environment"
