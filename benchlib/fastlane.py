@@ -87,8 +87,15 @@ def tail(durations: dict[str, float]) -> list[str]:
     if len(durations) < MIN_TESTS or total <= 0:
         return []
     threshold = SLOW_FACTOR * statistics.median(durations.values())
-    taken = sorted((n for n, d in durations.items() if d >= threshold and d > 0),
-                   key=lambda n: (-durations[n], n))  # fmt: skip
+    ordered = sorted(durations, key=lambda n: (-durations[n], n))
+    slow = [n for n in ordered if durations[n] >= threshold and durations[n] > 0]
+    if not slow:
+        return []
+    # Cut at the largest drop in seconds between neighbours: a first test that paid for an
+    # import is above the threshold too, but seconds below the tail proper.
+    times = [*(durations[n] for n in ordered[: len(slow) + 1]), 0.0]
+    steps = [times[i] - times[i + 1] for i in range(len(slow))]
+    taken = slow[: steps.index(max(steps)) + 1]
     share = sum(durations[n] for n in taken) / total
     if share < TAIL_TIME_SHARE or len(taken) > TAIL_MAX_TEST_SHARE * len(durations):
         return []

@@ -22,7 +22,9 @@ from benchlib.probe import Coverage, ProjectProbe
 
 _IDENT = re.compile(r"[A-Za-z_][\w.]*")
 _WORDS = frozenset({"and", "or", "not", "True", "False", "None"})
-PROJECT_FILE = "project.json"  # written beside the result files by `benchlib run`
+# Written by `benchlib run` under the results folder's logs/, beside the runs' logs: a tool
+# that globs results/*.json for runs never meets it.
+PROJECT_FILE = "logs/project.json"
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,7 @@ def save(found: Fit, folder: Path) -> Path:
     from benchlib.model.results import write_atomic
 
     path = folder / PROJECT_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps(dataclasses.asdict(found), indent=2) + "\n")
     return path
 

@@ -128,6 +128,10 @@ def test_coverage_in_the_addopts_is_measured_by_every_lane_alike() -> None:
 def test_the_slowest_tail_is_proposed_and_an_even_suite_has_none() -> None:
     durations = {f"t.py::fast{i}": 0.01 for i in range(20)} | {"p.py::a": 1.0, "p.py::b": 0.8}
     assert fastlane.tail(durations) == ["p.py::a", "p.py::b"]
+    # The first test paid for an import: above ten times the median, far below the tail.
+    durations = {f"t::q{i}": 0.0002 for i in range(7)} | {"t::first": 0.012}
+    durations |= {f"p::prop{i}": 0.3 for i in range(3)}
+    assert fastlane.tail(durations) == ["p::prop0", "p::prop1", "p::prop2"]
     assert fastlane.tail({f"t::{i}": 0.1 for i in range(20)}) == []
     assert fastlane.tail({"a": 1.0, "b": 0.1}) == []  # too few tests for a tail
 
