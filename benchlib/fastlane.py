@@ -17,6 +17,7 @@ from benchlib.analyze.resultset import ResultSet, Run
 from benchlib.analyze.summary import Summary
 from benchlib.fit import Fit, GivenUp, Lane, given_up
 from benchlib.model.records import TestRecord
+from benchlib.model.results import ResultError
 
 SLOW_FACTOR = 10.0  # a slow test takes ten times the median test or more ...
 TAIL_TIME_SHARE = 0.3  # ... and together they hold at least 30% of the test time ...
@@ -170,7 +171,10 @@ def analyze(summary: Summary, rs: ResultSet, found: Fit | None) -> Findings:
     base = summary.baseline
     # A lane run with -m "not slow" is the proposal measured: the summary compares it.
     measured = any(_not_slow(lane.argv) for lane in lanes)
-    proposal = propose(base, by_name[base], measured) if base and by_name.get(base) else None
+    try:
+        proposal = propose(base, by_name[base], measured) if base and by_name.get(base) else None
+    except ResultError:  # a baseline file unreadable now: the summary is whole without it
+        proposal = None
     return Findings(found, given_up(lanes, coverage), proposal)
 
 
