@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from benchlib import config
 from benchlib.arguments import build_parser
@@ -23,7 +23,7 @@ from benchlib.errors import BenchlibError, InputError, one_line
 UsageError = BenchlibError  # the summary and compare commands' errors
 
 if TYPE_CHECKING:
-    from benchlib import bench, machine, scan, summary
+    from benchlib import bench, machine
 
 
 def _results_dir(args: argparse.Namespace, cfg: config.Config) -> Path:
@@ -168,42 +168,19 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def _summarize(paths: Sequence[Path], out: Path) -> None:
-    from benchlib import chartdata, resultset, scan, scanjson, summary
+    from benchlib import pipeline
 
-    rs = resultset.load(paths)
-    scans = scan.analyze(rs)
-    # The charts draw every scan: the ones analysed here, and scan.json files found beside.
-    found, bad = chartdata.find_scans(paths)
-    mine = (chartdata.scan_from_json(scanjson.to_json(s), str(out)) for s in scans)
-    drawn = {c.strategy: c for c in (*found, *mine)}
-    s = summary.build(resultset.ResultSet(rs.runs, (*rs.skipped, *bad)), tuple(drawn.values()))
-    if not s.runs:
-        # As compare says: an empty report would pass for a summary of nothing in CI.
-        for skipped in s.skipped:
-            _warn(f"skipped {skipped.path}: {skipped.reason}")
-        where = ", ".join(repr(str(p)) for p in paths)
-        raise UsageError(
-            f"no result files in {where}; give the files or folders `benchlib run` wrote"
-        )
-    _write(s, scans, out, scans[0] if len(scans) == 1 else None, sys.stdout, table=True)
-
-
-def _write(
-    s: summary.Summary, scans: Sequence[scan.ScanResult], out: Path,
-    scan_file: scan.ScanResult | None, stream: TextIO, *, table: bool,
-) -> None:  # fmt: skip
-    from benchlib import report
-
-    for skipped in s.skipped:
-        print(f"benchlib: warning: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
-    written = report.write_outputs(s, out, scans=scans, scan_file=scan_file, note=_warn)
-    if table:  # a scan prints its own table: one line per variant, not the lane report's
-        print(report.render_table(s), file=stream)
-    print("wrote " + ", ".join(str(p) for p in written), file=stream)
+    r = pipeline.read(paths)
+    for skipped in r.summary.skipped:
+        _warn(f"skipped {skipped.path}: {skipped.reason}")
+    pipeline.require_runs(r, paths)
+    written = pipeline.write(r, out, note=_warn)
+    print(pipeline.terminal(r))
+    print("wrote " + ", ".join(str(p) for p in written))
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from benchlib import bench, resultset, scan, scanjson, scanplan, scanreport, summary
+    from benchlib import bench, pipeline, scan, scanjson, scanplan, scanreport
     from benchlib.machine import usable_cpus
     from benchlib.progress import Display
 
@@ -219,16 +196,21 @@ def cmd_scan(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     done = bench.bench(scanplan.plans(base, found), schedule, Display(sys.stderr))
     t1 = time.monotonic()
-    rs = resultset.load([base.results_dir])
-    scans = scan.analyze(rs, rule=args.rule, memory_budget=args.memory_budget)
-    split = scan.time_split(done.results, t1 - t0, time.monotonic() - t1)
-    scans = tuple(
-        dataclasses.replace(x, stopped=done.stopped, time=split) if x.strategy == args.strategy
-        else x for x in scans
-    )  # fmt: skip
-    mine = next(x for x in scans if x.strategy == args.strategy)
+
+    def timed(s: scan.ScanResult) -> scan.ScanResult:
+        split = scan.time_split(done.results, t1 - t0, time.monotonic() - t1)
+        return pipeline.stopped(done.stopped, split, args.strategy)(s)
+
+    r = pipeline.read(
+        [base.results_dir], rule=args.rule, memory_budget=args.memory_budget, adjust=timed
+    )
+    mine = next(x for x in r.scans if x.strategy == args.strategy)
     stream = sys.stderr if args.json else sys.stdout
-    _write(summary.build(rs), scans, base.results_dir, mine, stream, table=False)
+    for skipped in r.summary.skipped:
+        _warn(f"skipped {skipped.path}: {skipped.reason}")
+    # scan.json first, then the report that draws it: the page has its scaling section now.
+    written = pipeline.write(r, base.results_dir, scan_of=args.strategy, note=_warn)
+    print("wrote " + ", ".join(str(p) for p in written), file=stream)
     print(scanreport.render_table(mine), file=stream, end="")
     for m in mine.mismatches:
         tests = f"{m.count} test{'s' if m.count != 1 else ''}"

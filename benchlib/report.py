@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchlib import advice, markdown, results, scanjson, stats, whywords
-from benchlib.advice import Advice
+from benchlib import advice, explain, markdown, results, scanjson, stats, whywords
 from benchlib.errors import InputError
+from benchlib.explain import Explanation, plain
 from benchlib.judge import BudgetResult
 from benchlib.partsreport import check_words
 from benchlib.scan import ScanResult
@@ -24,10 +24,8 @@ from benchlib.wording import (
     budget_value,
     delta_words,
     noise_words,
-    recommendation_words,
     seconds,
     selection_words,
-    tradeoff_words,
     verdict_words,
 )
 
@@ -42,7 +40,9 @@ SUMMARY_FORMAT = "benchlib-summary"
 #    "why_text", "hangs" with "text"; instability "kind", "runs" and "fix_text", per strategy
 #    "seen" entries "parallel" and "differs"; profile "files". A strategy's "unstable" counts
 #    only the tests whose outcome differs under it.
-SUMMARY_VERSION = 3
+# 4 (additions only): "bottom_line"; "explanation" (verdicts naming their reference, whys,
+#    recommendations, scan picks, findings as blocks, chart labels); comparisons' "ratio_text".
+SUMMARY_VERSION = 4
 METHOD_NOTE = (
     f"speedup = base median / current median; interval: {stats.METHOD}; differences under "
     "the base's A/A noise floor are not significant"
@@ -51,9 +51,9 @@ METHOD_NOTE = (
 
 def write_outputs(
     summary: Summary,
+    e: Explanation,
     out_dir: Path,
     *,
-    scans: Sequence[ScanResult] = (),
     scan_file: ScanResult | None = None,
     note: Callable[[str], None] | None = None,
 ) -> list[Path]:
@@ -65,18 +65,17 @@ def write_outputs(
     """
     from benchlib.htmlreport import page as htmlreport  # the summary only, never a run
 
-    found = advice.advise(summary)
-    text = markdown.render(summary, found, scans)
+    text = markdown.render(summary, e)
     written = [out_dir / "summary.md", out_dir / "summary.json", out_dir / "report.html"]
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        results.write_atomic(written[0], text)
-        results.write_atomic(written[1], render_json(summary, found))
         if scan_file is not None:
-            # Before the page, which draws the scan from the file beside the results.
+            # First: a later failure must not leave a report that names a scan with no file.
             written.append(out_dir / scanjson.SCAN_FILE)
             results.write_atomic(written[-1], scanjson.render(scan_file))
-        results.write_atomic(written[2], htmlreport.render(summary, found))
+        results.write_atomic(written[0], text)
+        results.write_atomic(written[1], render_json(summary, e))
+        results.write_atomic(written[2], htmlreport.render(summary, e))
     except OSError as exc:
         raise InputError(
             "out", str(out_dir), f"cannot hold the summary ({exc.strerror or exc})",
@@ -106,28 +105,34 @@ def _append(step: Path, text: str) -> None:
         ) from None  # fmt: skip
 
 
-def render_markdown(summary: Summary, found: Advice | None = None) -> str:
-    """Return the Markdown report (advice computed when not given)."""
-    return markdown.render(summary, found or advice.advise(summary))
+def render_markdown(summary: Summary, e: Explanation | None = None) -> str:
+    """Return the Markdown report (explained here when not given)."""
+    return markdown.render(summary, e or explain.build(summary))
 
 
-def render_json(summary: Summary, found: Advice | None = None) -> str:
-    """Return the summary's facts and advice as JSON, for tools."""
-    found = found or advice.advise(summary)
+def render_json(summary: Summary, e: Explanation | None = None) -> str:
+    """Return the summary's facts and their explanation as JSON, for tools."""
+    e = e or explain.build(summary)
+    found = advice.advise(summary)  # the rules' data; their words are the explanation's
     data: dict[str, Any] = {
         "format": SUMMARY_FORMAT,
         "version": SUMMARY_VERSION,
+        "bottom_line": e.bottom_line,
         **dataclasses.asdict(summary),
     }
     for s, facts in zip(summary.strategies, data["strategies"], strict=True):
         for key in ("comparison", "vs_baseline"):
             j = getattr(s, key)
             if j is not None:
-                facts[key]["verdict_text"] = verdict_words(j)
+                v = e.verdict(s.name, j.before)
+                facts[key]["verdict_text"] = v.text if v else verdict_words(j)
+                facts[key]["ratio_text"] = v.ratio if v else ""
+        said = [t for t in e.tradeoffs if t.strategy == s.name]
         facts["tradeoffs"] = [
-            {**dataclasses.asdict(t), "text": tradeoff_words(t)} for t in found.tradeoffs[s.name]
+            {**dataclasses.asdict(t), "text": w.text}
+            for t, w in zip(found.tradeoffs[s.name], said, strict=True)
         ]
-        facts["why_text"] = whywords.strategy_why(s)
+        facts["why_text"] = e.why(s.name)
         for hang, item in zip(s.hangs, facts["hangs"], strict=True):
             item["text"] = whywords.hang_words(hang)
     for u, item in zip(summary.instability, data["instability"], strict=True):
@@ -137,9 +142,10 @@ def render_json(summary: Summary, found: Advice | None = None) -> str:
         del picture["lanes"], picture["resources"]
     _logical_json(summary, data)
     data["recommendations"] = [
-        {**dataclasses.asdict(r), "text": recommendation_words(r, summary.baseline)}
-        for r in found.recommendations
+        {**dataclasses.asdict(r), "strategy": w.strategy, "text": w.text}
+        for r, w in zip(found.recommendations, e.recommendations, strict=True)
     ]
+    data["explanation"] = dataclasses.asdict(e)
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -152,8 +158,10 @@ def _logical_json(summary: Summary, data: dict[str, Any]) -> None:
 # --- terminal ------------------------------------------------------------------------------
 
 
-def render_table(summary: Summary) -> str:
-    """Return a compact table for the terminal, one line per strategy, then the warnings."""
+def render_table(summary: Summary, e: Explanation | None = None) -> str:
+    """Return a compact table for the terminal, one line per strategy, the warnings, the hung
+    runs with the tests they hung in, then the recommendations and the bottom line."""
+    e = e or explain.build(summary)
     header = ("strategy", "scope", "status", "wall", "vs", "delta", "verdict")
     rows = [header, *(_summary_row(s) for s in summary.strategies)]
     lines = _plain_table(rows)
@@ -173,6 +181,10 @@ def render_table(summary: Summary) -> str:
     ]
     lines += [f"skipped {s.path}: {s.reason}" for s in summary.skipped]
     lines += [f"missing strategy {name}" for name in summary.missing]
+    lines += [f"{f.title.lower()}: {plain(x)}" for f in e.findings for x in f.terminal]
+    lines += ["", "recommendations:"]
+    lines += [f"  {i}. {plain(r.text)}" for i, r in enumerate(e.recommendations, start=1)]
+    lines += ["", plain(e.bottom_line)]
     return "\n".join(lines) + "\n"
 
 

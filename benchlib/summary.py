@@ -10,7 +10,6 @@ import functools
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from benchlib import chartdata, judge, parts, pertest, resultset, runfacts, stats
 from benchlib.judge import BudgetResult, Judgement, NoiseWarning
@@ -43,7 +42,6 @@ __all__ = [
     "Why",
     "analyze",
     "outcome_text",
-    "summarize",
 ]
 
 
@@ -105,6 +103,9 @@ class StrategySummary:
     why: Why | None = None  # that run against compare_to's, part by part
     hangs: tuple[Hang, ...] = ()  # its runs stopped with tests in flight
     selections: int = 1  # different sets of tests its runs selected; over 1 is warned about
+    # A subset lane against each full-scope lane: the advice's "faster than the fastest full
+    # lane" is judged here, by the same path as every other verdict.
+    versus_full: tuple[Judgement, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,13 +135,6 @@ class Summary:
         raise KeyError(name)
 
 
-def summarize(paths: Sequence[Path], *, workers: int | None = None) -> Summary:
-    """Read every result file under paths, and the scan.json files beside them."""
-    scans, bad = chartdata.find_scans(paths)
-    rs = resultset.load(paths, workers=workers)
-    return build(ResultSet(rs.runs, (*rs.skipped, *bad)), scans)
-
-
 def analyze(
     loaded: Sequence[RunResult], skipped: Sequence[ResultError | SkippedFile] = ()
 ) -> Summary:
@@ -164,7 +158,8 @@ def build(rs: ResultSet, scans: tuple[chartdata.Scan, ...] = ()) -> Summary:
     base_tests, skipped = _baseline_tests(base_run, list(rs.skipped))
     unstable = pertest.instability(runs, names)
     times = _times(reps)
-    facts = _Facts(by_name, baseline, base_tests, labels, unstable, times)
+    medians = {name: runfacts.median_parts(group) for name, group in by_name.items()}
+    facts = _Facts(by_name, baseline, base_tests, labels, unstable, times, medians)
     strategies = tuple(_strategy_summary(name, facts) for name in names)
     charts, skipped = chartdata.charts(reps.values(), runs, scans, skipped)
     compared = {s.compare_to for s in strategies if s.compare_to}
@@ -195,6 +190,7 @@ class _Facts:
     labels: dict[judge.Fingerprint, str]
     unstable: tuple[UnstableTest, ...]
     times: dict[str, TimeFacts | None]
+    medians: dict[str, tuple[float, ...] | None]  # per part, over the counted runs
 
     def results(self, name: str) -> list[RunResult]:
         return [r.result for r in self.by_name.get(name, [])]
@@ -202,11 +198,20 @@ class _Facts:
     def judge(self, before: str, after: str) -> Judgement:
         return judge.judge(before, after, self.results(before), self.results(after))
 
-    def why(self, name: str, before: str | None) -> Why | None:
+    def why(self, name: str, before: str | None, verdict: Judgement | None) -> Why | None:
+        """Say the parts' medians over the runs the verdict rests on, not one run's."""
         after_facts, before_facts = self.times.get(name), self.times.get(before or "")
-        if before is None or after_facts is None or before_facts is None:
+        if before is None or after_facts is None or before_facts is None or verdict is None:
             return None
-        return runfacts.why(name, before, after_facts, before_facts)
+        if verdict.before_s is None or verdict.after_s is None:
+            return None
+        after_parts, before_parts = self.medians.get(name), self.medians.get(before)
+        if after_parts is None or before_parts is None:
+            return None
+        return runfacts.why(
+            name, before, after_facts, before_facts,
+            parts=(before_parts, after_parts), walls=(verdict.before_s, verdict.after_s),
+        )  # fmt: skip
 
 
 def _read_once(runs: Sequence[Run]) -> Run:
@@ -349,10 +354,18 @@ def _strategy_summary(name: str, facts: _Facts) -> StrategySummary:
         noise=judge.noise(name, plain),
         budgets=judge.budget_checks(name, plain),
         time=facts.times.get(name),
-        why=facts.why(name, record.compare_to),
+        why=facts.why(name, record.compare_to, comparison),
         hangs=runfacts.hangs(plain),
         selections=judge.selections(plain),
+        versus_full=_versus_full(name, record.scope, facts),
     )
+
+
+def _versus_full(name: str, scope: str, facts: _Facts) -> tuple[Judgement, ...]:
+    if scope != "subset":
+        return ()
+    full = [n for n, runs in facts.by_name.items() if runs[0].result.strategy.scope == "full"]
+    return tuple(facts.judge(other, name) for other in full)
 
 
 def _median(values: Sequence[float]) -> float | None:

@@ -16,7 +16,7 @@ import factories as f
 import pytest
 import timedruns
 
-from benchlib import advice, chartdata, report, summary, timeline, wording
+from benchlib import chartdata, explain, pipeline, report, summary, timeline, wording
 from benchlib.htmlreport import page as htmlreport
 from benchlib.results import RunResult, TestRecord
 
@@ -56,7 +56,7 @@ def big_set() -> tuple[RunResult, ...]:
 
 def render(runs: tuple[RunResult, ...] | list[RunResult]) -> tuple[summary.Summary, str]:
     s = summary.analyze(list(runs))
-    return s, htmlreport.render(s, advice.advise(s))
+    return s, htmlreport.render(s, explain.build(s))
 
 
 def representative(s: summary.Summary, runs: tuple[RunResult, ...], name: str) -> RunResult:
@@ -216,11 +216,11 @@ SCAN = {
 def test_a_scan_beside_the_results_is_drawn_with_predictions_dashed(tmp_path: Path) -> None:
     f.write(f.result("serial-full"), tmp_path)
     (tmp_path / "scan.json").write_text(json.dumps(SCAN))
-    s = summary.summarize([tmp_path])
+    s = pipeline.summarize([tmp_path])
     assert s.skipped == ()
     (scan,) = s.charts.scans
     assert [p.workers for p in scan.points] == [0, 1, 2] and scan.recommended_workers == 2
-    found = Elements(htmlreport.render(s, advice.advise(s)))
+    found = Elements(htmlreport.render(s, explain.build(s)))
     assert len(found.select("circle", data_kind="measured")) == 3
     assert len(found.select("circle", data_kind="predicted")) == 2
     (line,) = found.select("path", data_kind="predicted-line")
@@ -232,7 +232,7 @@ def test_a_scan_beside_the_results_is_drawn_with_predictions_dashed(tmp_path: Pa
 def test_an_unusable_scan_is_skipped_with_its_reason(tmp_path: Path) -> None:
     f.write(f.result("serial-full"), tmp_path)
     (tmp_path / "scan.json").write_text(json.dumps({**SCAN, "points": [{"workers": "two"}]}))
-    s = summary.summarize([tmp_path])
+    s = pipeline.summarize([tmp_path])
     (skipped,) = s.skipped
     assert skipped.path.endswith("scan.json") and "not a usable scan" in skipped.reason
     assert s.charts.scans == ()
@@ -244,16 +244,16 @@ def test_trace_files_are_linked_when_present(tmp_path: Path) -> None:
         f.write(r, tmp_path)
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / f"{with_trace.run_id}.trace.json").write_text("{}")
-    s = summary.summarize([tmp_path / f"{r.run_id}.json" for r in (with_trace, without)])
+    s = pipeline.summarize([tmp_path / f"{r.run_id}.json" for r in (with_trace, without)])
     assert s.charts.traces == ((with_trace.run_id, f"logs/{with_trace.run_id}.trace.json"),)
-    found = Elements(htmlreport.render(s, advice.advise(s)))
+    found = Elements(htmlreport.render(s, explain.build(s)))
     (trace,) = found.select("a", data_link="trace")
     assert trace["href"] == f"logs/{with_trace.run_id}.trace.json"
 
 
 def test_write_outputs_writes_the_page_and_keeps_lanes_out_of_the_json(tmp_path: Path) -> None:
     s = summary.analyze(list(big_set()))
-    written = report.write_outputs(s, tmp_path)
+    written = report.write_outputs(s, explain.build(s), tmp_path)
     assert tmp_path / "report.html" in written
     assert (tmp_path / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     data = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))

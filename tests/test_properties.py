@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from benchlib import cli, compare, config, recording, report, results, resultset, summary
+from benchlib import cli, compare, config, pipeline, recording, report, results, resultset
 from benchlib.results import Target
 
 SCHEMA = json.loads(suitekit.SCHEMA.read_text())
@@ -320,7 +320,7 @@ def write_sides(root: Path, original: dict[str, Any], mutated: dict[str, Any]) -
 
 
 def check_summary_and_compare(root: Path, bad: Path) -> None:
-    s = summary.summarize([root / "base"])
+    s = pipeline.summarize([root / "base"])
     skipped = {x.path: x.reason for x in s.skipped}
     report.render_markdown(s)
     report.render_json(s)

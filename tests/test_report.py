@@ -9,7 +9,7 @@ import factories as f
 import pytest
 from test_summary import seed_results
 
-from benchlib import judge, report, summary, wording
+from benchlib import explain, judge, pipeline, report, summary, wording
 from benchlib.results import TestRecord
 
 pytestmark = pytest.mark.unit
@@ -50,7 +50,8 @@ def test_markdown_has_the_reports_sections_in_order(seed: summary.Summary) -> No
         "## Summary Recommendation",
         "## Experiment Evidence",
     ]
-    assert md.startswith("# Pytest Acceleration Benchmark\n\nDate: 2026-11-26\n")
+    assert md.startswith("# Pytest Acceleration Benchmark\n\n**Bottom line:** On this machine")
+    assert "\n\nDate: 2026-11-26\n" in md
     assert "shared pages counted once per process" in md
     for r in seed.runs:
         assert f"[{r.log_path}]({r.log_path})" in md
@@ -117,7 +118,7 @@ def test_instability_row_names_test_phase_and_first_line() -> None:
 
 
 def test_empty_summary_still_renders(tmp_path: Path) -> None:
-    s = summary.summarize([tmp_path])
+    s = pipeline.summarize([tmp_path])
     md = report.render_markdown(s)
     assert "No result files were found." in md
     assert "no lane can be recommended" in md
@@ -142,7 +143,14 @@ def test_table_has_a_line_per_strategy(seed: summary.Summary) -> None:
     assert lines[0].split() == ["strategy", "scope", "status", "wall", "vs", "delta", "verdict"]
     unit = next(line for line in lines if line.startswith("unit "))
     assert "-101.71s (~46.96% faster)" in unit
-    assert len(lines) == 5
+    table = lines[: lines.index("")]
+    assert len(table) == 5
+    # Then the recommendations, and last the bottom line, as the other outputs say them.
+    e = explain.build(seed)
+    assert lines[-1] == explain.plain(e.bottom_line)
+    assert [explain.plain(r.text) for r in e.recommendations] == [
+        line.split(". ", 1)[1] for line in lines if line.startswith("  ") and ". " in line
+    ]
 
 
 def test_write_outputs_writes_files_and_appends_to_step_summary(
@@ -151,7 +159,7 @@ def test_write_outputs_writes_files_and_appends_to_step_summary(
     step = tmp_path / "step.md"
     step.write_text("earlier step\n", encoding="utf-8")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step))
-    written = report.write_outputs(seed, tmp_path / "out")
+    written = report.write_outputs(seed, explain.build(seed), tmp_path / "out")
     md, js = tmp_path / "out" / "summary.md", tmp_path / "out" / "summary.json"
     assert written == [md, js, tmp_path / "out" / "report.html", step]
     assert md.read_text(encoding="utf-8") == report.render_markdown(seed)
@@ -165,7 +173,7 @@ def test_write_outputs_without_step_summary(
     tmp_path: Path, seed: summary.Summary, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    written = [p.name for p in report.write_outputs(seed, tmp_path)]
+    written = [p.name for p in report.write_outputs(seed, explain.build(seed), tmp_path)]
     assert written == ["summary.md", "summary.json", "report.html"]
 
 
@@ -204,6 +212,6 @@ def test_teardown_rows_that_would_read_0_00s_are_left_out() -> None:
         TestRecord("tests/a.py::u", "passed", 1.0, teardown_s=0.5),
     )
     md = report.render_markdown(summary.analyze([f.result("serial-full", tests=tests)]))
-    teardown = md.split("Slowest in teardown:")[1].split("Time by")[0]
+    teardown = md.split("### Slowest in teardown")[1].split("Time by")[0]
     assert "0.00s" not in teardown
     assert "| 0.50s | `tests/a.py::u` |" in teardown

@@ -15,8 +15,7 @@ import factories as f
 import pytest
 import suitekit
 
-from benchlib import markdown, results, resultset, scan, scanjson, scanplan
-from benchlib.advice import Advice
+from benchlib import explain, markdown, results, resultset, scan, scanjson, scanplan
 from benchlib.errors import InputError
 from benchlib.machine import Interpreter
 from benchlib.results import Counts, TestRecord
@@ -255,7 +254,8 @@ def test_suite_text_in_variant_names_is_escaped_in_markdown() -> None:
     evil = "gate@n2-load+X=<b>|y"
     base = runs("gate@n2-load", [5.0, 5.1])
     s = study(base, runs(evil, [4.0, 4.1], strategy_kw={"env": {"X": "<b>|y"}}))
-    md = markdown.render(analyze(base), Advice((), {}), [s])
+    facts = analyze(base)
+    md = markdown.render(facts, explain.build(facts, [s]))
     row = next(line for line in md.splitlines() if line.startswith("| `gate@n2-load+X"))
     assert "| `X=<b>\\|y` |" in row  # in a code span (never HTML), its | escaped for the table
     assert row.replace("\\|", "").count("|") == 11  # ten columns, as the header has

@@ -19,7 +19,7 @@ import factories as f
 import pytest
 import suitekit
 
-from benchlib import resultset, summary, trace
+from benchlib import pipeline, resultset, trace
 from benchlib._observer import benchlib_protocol as protocol
 from benchlib.results import InFlight, RunResult, Samples, TestRecord
 
@@ -215,7 +215,7 @@ def test_summary_does_not_take_a_trace_for_a_result(tmp_path: Path) -> None:
     for paths in ([tmp_path], [path, out]):
         loaded = resultset.load(paths, workers=1)
         assert (len(loaded.runs), loaded.skipped) == (1, ())
-    assert summary.summarize([tmp_path]).skipped == ()
+    assert pipeline.summarize([tmp_path]).skipped == ()
 
 
 @pytest.mark.unit

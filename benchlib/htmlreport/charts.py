@@ -8,7 +8,7 @@ intervals are judge's, the parts and bounds timeline's, the lanes and series cha
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from benchlib.chartdata import RunPicture, Scan, ScanPoint
 from benchlib.htmlreport import svg
@@ -16,7 +16,7 @@ from benchlib.htmlreport.svg import Chart, Shape
 from benchlib.judge import Judgement
 from benchlib.summary import RunRef, StrategySummary, Summary
 from benchlib.timeline import PARTS
-from benchlib.wording import factor_words, mib, seconds, verdict_words
+from benchlib.wording import mib, seconds, verdict_words
 
 PALETTE = 8  # strategy colours s0..s7 in the style sheet, reused in order
 PART_NAMES = {
@@ -43,17 +43,6 @@ def pictures(summary: Summary) -> list[RunPicture]:
     return [by_name[s.name] for s in summary.strategies if s.name in by_name]
 
 
-def speedup_label(j: Judgement | None) -> str:
-    """Say a judgement in a few words (its title says it in full, as verdict_words does)."""
-    if j is None or j.speedup is None or j.word == "not compared":
-        return "not compared" if j else ""
-    if j.word in ("faster", "slower"):
-        return factor_words(j.speedup)
-    if j.word == "single run":
-        return f"{factor_words(j.speedup)}, single run"
-    return "no significant difference"
-
-
 def _top(summary: Summary) -> float:
     walls = [r.wall_s for r in summary.runs] + [p.wall_s for p in summary.charts.pictures]
     return max(walls, default=1.0)
@@ -62,7 +51,7 @@ def _top(summary: Summary) -> float:
 # --- wall times ------------------------------------------------------------------------------
 
 
-def walls(summary: Summary) -> Chart | None:
+def walls(summary: Summary, labels: Mapping[str, str]) -> Chart | None:
     """Each run as a point, the median, the interval against the baseline, the baseline line."""
     shown = [s for s in summary.strategies if any(r.strategy == s.name for r in summary.runs)]
     if not shown:
@@ -76,7 +65,7 @@ def walls(summary: Summary) -> Chart | None:
         by_name[r.strategy].append(r)
     for i, s in enumerate(shown):
         y = 22 + row_h * i + row_h / 2
-        label = "baseline" if s.name == summary.baseline else speedup_label(s.vs_baseline)
+        label = labels.get(s.name, "")  # the explanation's: it names what it is against
         shapes += _wall_row(s, label, by_name[s.name], scale, y, colour(summary, s.name))
     shapes += _baseline_line(summary, scale, 18, bottom)
     legend = (("dot", "a counted run"), ("dot left-out", "warm-up or left out"), ("ci", "95% CI"))

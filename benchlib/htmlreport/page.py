@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from benchlib import __version__, stats
-from benchlib.advice import Advice
+from benchlib.explain import Explanation, Finding, plain
 from benchlib.htmlreport import charts, lanes
 from benchlib.htmlreport.svg import Chart
 from benchlib.summary import StrategySummary, Summary, UnstableTest
@@ -22,14 +22,13 @@ from benchlib.wording import (
     delta_words,
     first_line,
     mib,
-    recommendation_words,
     seconds,
-    tradeoff_words,
     verdict_words,
 )
 
 Inline = tuple[tuple[str, str], ...]  # ("text" | "code", value): Markdown words, made safe
 _MD_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()!|~])")
+_MD_BOLD = re.compile(r"(?<!\\)\*\*")
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 
 
@@ -40,12 +39,32 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Section:
+    """One finding of the explanation, its sentences split for the template."""
+
+    key: str
+    title: Inline
+    blocks: tuple[tuple[str, Inline, tuple[Inline, ...], HtmlTable | None], ...]
+
+
+@dataclass(frozen=True)
+class HtmlTable:
+    head: tuple[Inline, ...]
+    rows: tuple[tuple[Inline, ...], ...]
+    numeric: tuple[bool, ...]
+
+
+@dataclass(frozen=True)
 class Page:
     """Everything the template shows, as plain values: it only lays them out."""
 
     summary: Summary
+    bottom_line: Inline
     recommendations: tuple[Inline, ...]
     tradeoffs: dict[str, tuple[tuple[bool, Inline], ...]]
+    whys: dict[str, Inline]
+    verdicts: dict[str, Inline]  # by strategy: against its compare_to, naming it
+    sections: tuple[Section, ...]
     charts: tuple[tuple[str, str, Chart | None], ...]  # (anchor, heading, chart)
     scans: tuple[Chart, ...]
     logs: dict[str, Link | None]  # by strategy: its representative run's log
@@ -56,26 +75,34 @@ class Page:
     rss_note: str
 
 
-def render(summary: Summary, advice: Advice) -> str:
+def render(summary: Summary, e: Explanation) -> str:
     """Return the report as one HTML document."""
     from benchlib.htmlreport import template  # Jinja2 only when a page is rendered
 
-    return template.render(page(summary, advice), HELPERS)
+    return template.render(page(summary, e), HELPERS)
 
 
-def page(summary: Summary, advice: Advice) -> Page:
-    """Collect what the page shows."""
+def page(summary: Summary, e: Explanation) -> Page:
+    """Collect what the page shows: the explanation's words, split into text and code."""
     return Page(
         summary=summary,
-        recommendations=tuple(
-            inline(recommendation_words(r, summary.baseline)) for r in advice.recommendations
-        ),
+        bottom_line=inline(e.bottom_line),
+        recommendations=tuple(inline(r.text) for r in e.recommendations),
         tradeoffs={
-            name: tuple((t.pro, inline(tradeoff_words(t))) for t in points)
-            for name, points in advice.tradeoffs.items()
+            name: tuple(
+                (t.kind == "pro", inline(t.text)) for t in e.tradeoffs if t.strategy == name
+            )
+            for name in dict.fromkeys(t.strategy or "" for t in e.tradeoffs)
         },
+        whys={w.strategy or "": inline(w.text) for w in e.whys},
+        verdicts={
+            s.name: inline(v.text)
+            for s in summary.strategies
+            if s.comparison and (v := e.verdict(s.name, s.comparison.before))
+        },
+        sections=tuple(section(f) for f in e.findings),
         charts=(
-            ("walls", "Wall time", charts.walls(summary)),
+            ("walls", "Wall time", charts.walls(summary, {n: plain(x) for n, x in e.labels})),
             ("parts", "Where the time went", charts.parts(summary)),
             ("timelines", "Worker timelines", lanes.lanes(summary)),
             ("resources", "Resources over time", lanes.resources(summary)),
@@ -88,6 +115,23 @@ def page(summary: Summary, advice: Advice) -> Page:
         method=f"Speed-up = base median / current median; interval: {stats.METHOD}.",
         rss_note=RSS_NOTE,
     )
+
+
+def section(f: Finding) -> Section:
+    blocks = []
+    for b in f.blocks:
+        t = b.table
+        table = (
+            HtmlTable(
+                tuple(inline(c) for c in t.head),
+                tuple(tuple(inline(c) for c in row) for row in t.rows),
+                t.numeric,
+            )
+            if t is not None
+            else None
+        )
+        blocks.append((b.kind, inline(b.text), tuple(inline(i) for i in b.items), table))
+    return Section(f.key, inline(f.title), tuple(blocks))
 
 
 def link(path: str) -> Link:
@@ -118,6 +162,7 @@ def inline(markdown: str) -> Inline:
 
 
 def _plain(value: str) -> str:
+    value = _MD_BOLD.sub("", value)  # emphasis: the page says the words, not the marks
     value = _MD_ESCAPED.sub(r"\1", value)
     for entity, char in _ENTITIES:
         value = value.replace(entity, char)
@@ -170,7 +215,6 @@ HELPERS: dict[str, Any] = {
     "parts_rows": parts_rows,
     "verdict_words": verdict_words,
     "delta_words": delta_words,
-    "speedup_label": charts.speedup_label,
     "first_line": first_line,
     "seconds": seconds,
     "mib": mib,
