@@ -162,7 +162,7 @@ def _check_keys(
         if key not in rules:
             close = difflib.get_close_matches(key, rules, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(rules)}"
-            raise ConfigError(src, f"unknown key {_where(section, key)!r}", "is not known", hint)
+            raise ConfigError(src, _where(section, key), "is not a key benchlib knows", hint)
         check, expected = rules[key]
         if not check(value):
             raise ConfigError(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchlib import chartdata, explain, report, resultset, scan, scanjson, summary
-from benchlib.errors import InputError
+from benchlib.errors import BenchlibError
 from benchlib.explain import Explanation
 from benchlib.scan import Rule, ScanResult
 from benchlib.summary import Summary
@@ -62,15 +62,14 @@ def summarize(paths: Sequence[Path], *, workers: int | None = None) -> Summary:
 
 
 def require_runs(r: Report, paths: Sequence[Path]) -> None:
-    """Raise InputError when nothing was read: an empty report would pass for a summary."""
+    """Raise BenchlibError when nothing was read: an empty report would pass for a summary of
+    nothing in CI (compare says the same)."""
     if r.summary.runs:
         return
-    where = ", ".join(str(p) for p in paths)
-    reasons = "; ".join(f"skipped {s.path}: {s.reason}" for s in r.summary.skipped)
-    raise InputError(
-        "results", where, "holds no result file" + (f" ({reasons})" if reasons else ""),
-        "give the files or folders `benchlib run` wrote",
-    )  # fmt: skip
+    where = ", ".join(repr(str(p)) for p in paths)
+    raise BenchlibError(
+        f"no result files in {where}; give the files or folders `benchlib run` wrote"
+    )
 
 
 def write(

@@ -22,6 +22,7 @@ from benchlib.scan import ScanResult
 from benchlib.summary import StrategySummary, Summary
 from benchlib.wording import (
     budget_value,
+    count,
     delta_words,
     noise_words,
     seconds,
@@ -182,6 +183,7 @@ def render_table(summary: Summary, e: Explanation | None = None) -> str:
     lines += [f"skipped {s.path}: {s.reason}" for s in summary.skipped]
     lines += [f"missing strategy {name}" for name in summary.missing]
     lines += [f"{f.title.lower()}: {plain(x)}" for f in e.findings for x in f.terminal]
+    lines += [f"why: {plain(w.text)}" for w in e.whys]
     lines += ["", "recommendations:"]
     lines += [f"  {i}. {plain(r.text)}" for i, r in enumerate(e.recommendations, start=1)]
     lines += ["", plain(e.bottom_line)]
@@ -262,8 +264,8 @@ def _result_line(g: Gate) -> str:
     problems = []
     if g.regressions:
         names = ", ".join(r.name for r in g.regressions)
-        problems.append(f"{len(g.regressions)} regression(s): {names}")
+        problems.append(f"{count(len(g.regressions), 'regression')}: {names}")
     if g.broken_budgets:
         broken = ", ".join(f"{b.strategy} {b.key}" for b in g.broken_budgets)
-        problems.append(f"{len(g.broken_budgets)} budget(s) broken: {broken}")
+        problems.append(f"{count(len(g.broken_budgets), 'budget')} broken: {broken}")
     return "result: " + ("; ".join(problems) if problems else "ok")

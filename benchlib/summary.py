@@ -106,6 +106,7 @@ class StrategySummary:
     # A subset lane against each full-scope lane: the advice's "faster than the fastest full
     # lane" is judged here, by the same path as every other verdict.
     versus_full: tuple[Judgement, ...] = ()
+    steps: tuple[str, ...] = ()  # a stepped strategy's commands, in turn; command joins them
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ def build(rs: ResultSet, scans: tuple[chartdata.Scan, ...] = ()) -> Summary:
     unstable = pertest.instability(runs, names)
     times = _times(reps)
     medians = {name: runfacts.median_parts(group) for name, group in by_name.items()}
-    facts = _Facts(by_name, baseline, base_tests, labels, unstable, times, medians)
+    facts = _Facts(by_name, baseline, base_tests, labels, unstable, times, medians, logical)
     strategies = tuple(_strategy_summary(name, facts) for name in names)
     charts, skipped = chartdata.charts(reps.values(), runs, scans, skipped)
     compared = {s.compare_to for s in strategies if s.compare_to}
@@ -191,6 +192,7 @@ class _Facts:
     unstable: tuple[UnstableTest, ...]
     times: dict[str, TimeFacts | None]
     medians: dict[str, tuple[float, ...] | None]  # per part, over the counted runs
+    logical: tuple[LogicalRun, ...] = ()
 
     def results(self, name: str) -> list[RunResult]:
         return [r.result for r in self.by_name.get(name, [])]
@@ -200,18 +202,15 @@ class _Facts:
 
     def why(self, name: str, before: str | None, verdict: Judgement | None) -> Why | None:
         """Say the parts' medians over the runs the verdict rests on, not one run's."""
-        after_facts, before_facts = self.times.get(name), self.times.get(before or "")
-        if before is None or after_facts is None or before_facts is None or verdict is None:
+        if before is None or verdict is None or verdict.before_s is None:
             return None
-        if verdict.before_s is None or verdict.after_s is None:
-            return None
+        after_facts, before_facts = self.times.get(name), self.times.get(before)
         after_parts, before_parts = self.medians.get(name), self.medians.get(before)
-        if after_parts is None or before_parts is None:
+        if not (after_facts and before_facts and after_parts and before_parts):
             return None
-        return runfacts.why(
-            name, before, after_facts, before_facts,
-            parts=(before_parts, after_parts), walls=(verdict.before_s, verdict.after_s),
-        )  # fmt: skip
+        walls = (verdict.before_s, verdict.after_s or 0.0)
+        parts = (before_parts, after_parts)
+        return runfacts.why(name, before, after_facts, before_facts, parts=parts, walls=walls)
 
 
 def _read_once(runs: Sequence[Run]) -> Run:
@@ -320,12 +319,16 @@ def _strategy_summary(name: str, facts: _Facts) -> StrategySummary:
         same = record.compare_to == facts.baseline
         vs_baseline = comparison if same else facts.judge(facts.baseline, name)
     before = _representative(facts.by_name.get(record.compare_to or "", []))
+    steps = _steps(name, facts.logical)
     return StrategySummary(
         name=name,
         description=record.description,
         scope=record.scope,
         compare_to=record.compare_to,
-        command=display_command(rep.result.argv),
+        # A stepped strategy is all its steps: a maintainer copying the first alone would
+        # drop the other steps' tests.
+        command=" && ".join(steps) if steps else display_command(rep.result.argv),
+        steps=steps,
         status=_status_text(runs),
         runs=sum(1 for r in plain if not r.warmup),
         warmups=sum(1 for r in plain if r.warmup),
@@ -359,6 +362,13 @@ def _strategy_summary(name: str, facts: _Facts) -> StrategySummary:
         selections=judge.selections(plain),
         versus_full=_versus_full(name, record.scope, facts),
     )
+
+
+def _steps(name: str, logical: Sequence[LogicalRun]) -> tuple[str, ...]:
+    mine = next((run for run in logical if run.strategy == name and run.kind == "step"), None)
+    if mine is None or not all(p.argv for p in mine.parts):
+        return ()
+    return tuple(display_command(p.argv) for p in mine.parts)
 
 
 def _versus_full(name: str, scope: str, facts: _Facts) -> tuple[Judgement, ...]:

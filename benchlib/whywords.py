@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from benchlib.pertest import Kind, Profile, UnstableTest
 from benchlib.runfacts import Hang, PartChange, TimeFacts, Why
 from benchlib.summary import StrategySummary, Summary
-from benchlib.wording import cell, code, first_line, seconds, text
+from benchlib.wording import cell, code, count, first_line, seconds, text
 
 NAMED_IN_FLIGHT = 5
 PART_LABELS = {
@@ -41,11 +41,6 @@ def _signed(value: float) -> str:
 
 def _times(n: int) -> str:
     return {1: "once", 2: "twice"}.get(n, f"{n} times")
-
-
-def count(n: int, noun: str) -> str:
-    """Say a count with its noun in the right number: `1 test`, `2 tests`."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _and(items: Sequence[str]) -> str:
@@ -157,7 +152,8 @@ def own_sentence(s: StrategySummary) -> str | None:
         return None
     tests = t.part("execution") * t.workers
     return (
-        f"{code(s.name)} spent {seconds(t.fixed_s)} of its {seconds(t.wall_s)} starting, "
+        f"In its run closest to the median, {code(s.name)} spent {seconds(t.fixed_s)} of "
+        f"{seconds(t.wall_s)} starting, "
         f"collecting and shutting down, and ran {seconds(tests)} of tests; {bound_words(t)}."
     )
 

@@ -48,7 +48,7 @@ def test_significant_slowdown_over_threshold_is_a_regression() -> None:
     assert row.judgement.speedup == pytest.approx(1 / 1.2)
     text = render_comparison(c)
     assert "REGRESSION" in text
-    assert "1 regression(s): serial-full" in text
+    assert "1 regression: serial-full" in text
 
 
 def test_significant_slowdown_within_threshold_passes() -> None:

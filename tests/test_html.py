@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -227,6 +228,38 @@ def test_a_scan_beside_the_results_is_drawn_with_predictions_dashed(tmp_path: Pa
     assert "predicted" in (line["class"] or "")
     assert len(found.select("circle", data_kind="recommended")) == 1
     assert "model = <b>amdahl</b>" in "".join(found.text)
+
+
+def test_the_scaling_chart_draws_one_prediction_series_per_machine_size(tmp_path: Path) -> None:
+    here = [{"workers": w, "dist": "load", "wall_s": 2.0, "cpus": 1.6} for w in (4, 8)]
+    idle = [
+        {"workers": w, "dist": "load", "wall_s": 1.5 + 8.5 / w, "cpus": w, "on_this_machine": False}
+        for w in (4, 8, 16)
+    ]
+    fit = {"serial_s": 1.5, "parallel_s": 8.5, "per_worker_s": 0.01}
+    scan = {**SCAN, "cpus": 2, "fit": fit, "predicted": here + idle}
+    f.write(f.result("serial-full"), tmp_path)
+    (tmp_path / "scan.json").write_text(json.dumps(scan))
+    s = pipeline.summarize([tmp_path])
+    page = htmlreport.render(s, explain.build(s))
+    found = Elements(page)
+    series = Counter(c["data-series"] for c in found.select("circle", data_kind="predicted"))
+    assert series == {
+        "predicted: this machine as it was (2 CPUs)": 2,
+        "predicted: an idle machine with 4 CPUs": 1,
+        "predicted: an idle machine with 8 CPUs": 1,
+        "predicted: an idle machine with 16 CPUs": 1,
+    }
+    # One line for the one series with several points: sizes are never joined to each other.
+    assert len(found.select("path", data_kind="predicted-line")) == 1
+    for label in series:
+        assert f"</span>{label}</li>" in page  # each series in the legend
+    assert len(found.select("line", data_kind="cpus")) == 1  # the machine's CPU count marked
+    assert len(found.select("path", data_kind="fit")) == 1  # the fitted curve
+    chart = page.split('data-chart="scan-0"')[1].split("</figure>")[0]
+    words = re.findall(r'<text[^>]*class="([^"]*)"[^>]*>([^<]*)</text>', chart)
+    # No label inside the plot: only the axes' ticks and captions are text.
+    assert words and {cls for cls, _ in words} <= {"tick", "axis-caption"}, words
 
 
 def test_an_unusable_scan_is_skipped_with_its_reason(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import factories as f
@@ -215,3 +216,25 @@ def test_teardown_rows_that_would_read_0_00s_are_left_out() -> None:
     teardown = md.split("### Slowest in teardown")[1].split("Time by")[0]
     assert "0.00s" not in teardown
     assert "| 0.50s | `tests/a.py::u` |" in teardown
+
+
+def test_sentences_say_counts_in_number_and_close_each_parenthesis_once() -> None:
+    """One of each: 1 worker, 1 new failure, 1 unstable test; one bench's pairs say no jobs."""
+    base = [
+        f.result("serial-full", wall_s=w, round=i, bench_id="b")
+        for i, w in enumerate([10.0, 10.2, 9.9, 10.1])
+    ]
+    one = {"workers": 1, "compare_to": "serial-full"}
+    lane = [
+        f.result("x1", wall_s=w, round=i, bench_id="b", strategy_kw=one)
+        for i, w in enumerate([6.0, 6.1, 5.9, 6.05])
+    ]
+    s = summary.analyze([*base, *lane])
+    md, table = report.render_markdown(s), report.render_table(s)
+    data = json.loads(report.render_json(s))
+    said = md + table + json.dumps(data["explanation"], ensure_ascii=False)
+    assert "xdist with 1 worker:" in md
+    assert "))" not in said
+    assert "in 1 job" not in said
+    assert not re.search(r"\b1 (tests|workers|runs|pairs|failures)\b", said)
+    assert "Why:\n\n##" not in md and "### Why\n\n##" not in md

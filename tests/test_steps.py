@@ -109,6 +109,15 @@ def test_a_parallel_lane_then_a_serial_lane_is_one_logical_run(project: Path) ->
     assert facts.outcome.passed == baseline.outcome.passed == 60  # the union
     assert facts.outcome.deselected == 0  # each step's deselection is the other's selection
     assert facts.runs == 1 and facts.comparison is not None
+    # Its worker timelines place each step where it ran: the serial step after the parallel.
+    (picture,) = [p for p in s.charts.pictures if p.strategy == "gate-two-step"]
+    lanes = {lane.worker: lane.segments for lane in picture.lanes}
+    parallel_end = max(
+        g.start_s + g.duration_s for w, gs in lanes.items() if w != "main" for g in gs
+    )
+    assert min(g.start_s for g in lanes["main"]) >= parallel_end - 0.01
+    # Its command is both steps: a maintainer copying it keeps the serial step's tests.
+    assert len(facts.steps) == 2 and facts.command == " && ".join(facts.steps)
 
 
 @pytest.mark.integration

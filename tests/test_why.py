@@ -85,7 +85,9 @@ def test_the_baseline_says_where_its_own_time_went() -> None:
     assert base.why is None
     sentence = whywords.strategy_why(base)
     assert sentence is not None
-    assert sentence.startswith("`unit` spent 0.80s of its 20.82s starting, collecting")
+    assert sentence.startswith(
+        "In its run closest to the median, `unit` spent 0.80s of 20.82s starting, collecting"
+    )
     assert "its bound serially is" in sentence
 
 
@@ -136,3 +138,6 @@ def test_a_hanging_suite_names_the_test_and_its_worker(tmp_path: Path, workers: 
     where = f"on `{flight.worker}`" if workers else "on the main process"
     assert flight.worker in (("gw0", "gw1") if workers else (None,))
     assert f"`gate` timed out after 3s; in flight: `test_hang.py::test_hangs` {where} for " in md
+    # The terminal names the test it hung in too, not only the files.
+    hung = [line for line in done.stdout.splitlines() if line.startswith("hung runs: ")]
+    assert len(hung) == 1 and "in flight: test_hang.py::test_hangs" in hung[0]

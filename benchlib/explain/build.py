@@ -97,15 +97,18 @@ def _said(r: advice.Recommendation, summary: Summary, scans: Sequence[ScanResult
     """Word a recommendation; a lane of a scanned strategy is the scan's pick."""
     if r.rule in ROLES and r.strategy is not None:
         for s in scans:
-            variants = {p.variant for p in s.points}
             c = s.recommended
-            if c is not None and r.strategy in variants and c.point.variant != r.strategy:
-                why = choice_words(c, s.configured, code)
-                return Said(
-                    r.rule, c.point.variant,
-                    f"Use {code(c.point.variant)} {ROLES[r.rule]}, as the scan of "
-                    f"{code(s.strategy)} found: {why}",
-                )  # fmt: skip
+            if c is None or r.strategy not in {s.strategy, *(p.variant for p in s.points)}:
+                continue
+            picked = c.point.variant
+            # The scanned strategy as configured is its configured variant: the same lane.
+            if r.strategy == picked or (r.strategy == s.strategy and picked == s.configured):
+                continue
+            return Said(
+                r.rule, picked,
+                f"Use {code(picked)} {ROLES[r.rule]}, as the scan of {code(s.strategy)} "
+                f"found: {choice_words(c, s.configured, code)}",
+            )  # fmt: skip
     return Said(r.rule, r.strategy, recommendation_words(r, summary.baseline))
 
 

@@ -15,7 +15,7 @@ from benchlib.explain.model import Block, Finding, Table
 from benchlib.partsreport import parts_section
 from benchlib.scan import ScanResult
 from benchlib.summary import Profile, SlowTest, Summary
-from benchlib.wording import cell, code, seconds
+from benchlib.wording import cell, code, count, seconds
 
 Section = Callable[[Summary, Sequence[ScanResult]], Sequence[Finding]]
 
@@ -116,7 +116,7 @@ def profile_lines(p: Profile, summary: Summary) -> list[str]:
         "## Runtime Profile (baseline)",
         "",
         f"From run {code(p.run_id)} of {code(p.strategy)}: "
-        f"{whywords.count(p.tests, 'test')}, {seconds(p.total_s)} of test time.",
+        f"{count(p.tests, 'test')}, {seconds(p.total_s)} of test time.",
     ]
     if p.tests:
         for phase, slow in (
