@@ -216,7 +216,9 @@ def test_every_why_agrees_and_uses_the_verdicts_medians(outputs: dict[str, objec
         name, text = w["strategy"], w["text"]
         facts = next(s for s in data["strategies"] if s["name"] == name)
         assert facts["why_text"] == text
-        assert f"- {text}" in md
+        assert f"- {text}" in md  # in Where the Time Went
+        if name != data["baseline"]:
+            assert f"Why: {text}" in md  # and in the strategy's own section
         assert f"why: {explain.plain(text)}" in terminal
         assert html_whys[name] == explain.plain(text)
         c = facts["comparison"]

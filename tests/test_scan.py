@@ -15,7 +15,7 @@ import factories as f
 import pytest
 import suitekit
 
-from benchlib import explain, markdown, results, resultset, scan, scanjson, scanplan
+from benchlib import explain, markdown, results, resultset, scan, scanjson, scanplan, summary
 from benchlib.errors import InputError
 from benchlib.machine import Interpreter
 from benchlib.results import Counts, TestRecord
@@ -358,3 +358,22 @@ def test_nox_scan_session_is_listed_and_not_default() -> None:
     )  # fmt: skip
     assert listed.returncode == 0, listed.stderr
     assert any(line.startswith("- scan ") for line in listed.stdout.splitlines())
+
+
+@unit
+def test_the_lane_advice_names_the_scans_pick_for_the_scanned_strategy() -> None:
+    """Two runs a side settle no lane verdict ("keep gate@n0"), while the scan picks -n 2:
+    every output names the scan's pick, so none says "keep" beside a scan saying -n 2."""
+    found = [*runs("gate@n0", [10.0, 10.1]), *runs("gate@n2-load", [5.0, 5.1])]
+    s = study(found, rule="fastest")
+    assert s.recommended is not None and s.recommended.point.variant == "gate@n2-load"
+    facts = summary.analyze(found)
+    e = explain.build(facts, [s])
+    roles = {r.kind: r.strategy for r in e.recommendations if r.kind in ("local", "gate")}
+    assert roles == {"local": "gate@n2-load", "gate": "gate@n2-load"}
+    assert all("keep `gate@n0`" not in r.text for r in e.recommendations)
+    assert e.bottom_line == (
+        "On this machine, use `gate@n2-load` for local iteration and as the quality gate."
+    )
+    (pick,) = e.scan_picks
+    assert all(pick.text in r.text for r in e.recommendations if r.kind in roles)

@@ -117,14 +117,19 @@ def page(summary: Summary, e: Explanation) -> Page:
     )
 
 
+def _cell(markdown: str) -> Inline:
+    # A Markdown table escapes its pipes, code spans' included (wording.cell); a page's does not.
+    return inline(markdown.replace("\\|", "|"))
+
+
 def section(f: Finding) -> Section:
     blocks = []
     for b in f.blocks:
         t = b.table
         table = (
             HtmlTable(
-                tuple(inline(c) for c in t.head),
-                tuple(tuple(inline(c) for c in row) for row in t.rows),
+                tuple(_cell(c) for c in t.head),
+                tuple(tuple(_cell(c) for c in row) for row in t.rows),
                 t.numeric,
             )
             if t is not None
