@@ -69,3 +69,16 @@ def test_the_bottom_line_is_the_first_sentence_of_every_output() -> None:
 def test_nothing_to_say_is_said_as_such() -> None:
     e = explain.build(summary.analyze([]))
     assert e.bottom_line == "Nothing can be said: no result file was read."
+
+
+def test_runs_left_out_of_the_statistics_are_a_finding_every_output_shows() -> None:
+    runs = [
+        f.result("serial-full", warmup=True, round=0),
+        f.result("serial-full", round=1),
+        f.result("serial-full", status="crashed", message="killed by <signal> 9", round=2),
+    ]
+    finding = shown_everywhere(summary.analyze(runs), "left-out")
+    assert finding.terminal == (
+        "`serial-full` round 1: a warm-up",
+        "`serial-full` round 3: crashed (killed by &lt;signal&gt; 9)",  # suite text, escaped
+    )

@@ -15,7 +15,7 @@ from benchlib.explain.model import Block, Finding, Table
 from benchlib.partsreport import parts_section
 from benchlib.scan import ScanResult
 from benchlib.summary import Profile, SlowTest, Summary
-from benchlib.wording import cell, code, count, seconds
+from benchlib.wording import cell, code, count, seconds, text
 
 Section = Callable[[Summary, Sequence[ScanResult]], Sequence[Finding]]
 
@@ -92,6 +92,20 @@ def _hangs(summary: Summary, scans: Sequence[ScanResult]) -> list[Finding]:
     return from_markdown("hangs", f"## Hung Runs\n\n{body}", items)
 
 
+def _left_out(summary: Summary, scans: Sequence[ScanResult]) -> list[Finding]:
+    """The runs no verdict rests on, and why: a reader counting runs finds the difference."""
+    items = [
+        f"{code(r.strategy)} round {r.round + 1}: "
+        + ("a warm-up" if r.warmup else r.status + (f" ({text(r.message)})" if r.message else ""))
+        for r in summary.runs
+        if not r.counted
+    ]
+    if not items:
+        return []
+    body = "\n".join(f"- {x}" for x in items)
+    return from_markdown("left-out", f"## Runs Left Out of the Statistics\n\n{body}", items)
+
+
 def _profile(summary: Summary, scans: Sequence[ScanResult]) -> list[Finding]:
     p = summary.profile
     if p is None:
@@ -105,7 +119,7 @@ def _scaling(summary: Summary, scans: Sequence[ScanResult]) -> list[Finding]:
     ]
 
 
-SECTIONS: tuple[Section, ...] = (_steps, _where, _hangs, _profile, _scaling)
+SECTIONS: tuple[Section, ...] = (_steps, _where, _hangs, _left_out, _profile, _scaling)
 
 
 # --- the profile's words --------------------------------------------------------------------
