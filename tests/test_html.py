@@ -105,9 +105,18 @@ def test_parts_table_says_the_breakdown_and_bound() -> None:
     rep = representative(s, runs, "gate")
     parts, bound = timeline.breakdown(rep), timeline.bound(rep)
     assert parts is not None and bound is not None
-    cells = "".join(f"<td>{wording.seconds(v)}</td>" for _, v in parts.parts())
-    assert cells + f"<td>{wording.seconds(rep.wall_s)}</td>" in page
-    assert f"{wording.seconds(bound.bound_s)} ({bound.term})" in page
+    # In the page's Where the Time Went, as in summary.md's: one column per strategy.
+    where = page.split('data-finding="where"')[1].split("</table>")[0]
+    column = list(s.strategies).index(s.strategy("gate")) + 1
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in where.split("<tr>")[2:]]
+    said = [row[column] for row in rows if len(row) > column]
+    parts_said = [wording.seconds(v) for _, v in parts.parts()]
+    assert [x.split(" (")[0] for x in said[: len(parts_said)]] == parts_said
+    assert wording.seconds(rep.wall_s) in said[len(parts_said)]
+    assert said[len(parts_said) + 1 : len(parts_said) + 3] == [
+        wording.seconds(bound.bound_s),
+        bound.term,
+    ]
 
 
 def evil_runs() -> list[RunResult]:

@@ -202,28 +202,14 @@ def unstable_logs(summary: Summary, u: UnstableTest) -> list[tuple[str, Link]]:
     return [(f"{r.strategy} round {r.round + 1}", link(r.log_path)) for r in runs]
 
 
-def parts_rows(summary: Summary) -> list[tuple[str, list[str], str]]:
-    """Return each pictured strategy's parts and its lower bound, as table cells."""
-    rows = []
-    for p in charts.pictures(summary):
-        if p.breakdown is None:
-            continue
-        cells = [seconds(v) for _, v in p.breakdown.parts()]
-        bound = f"{seconds(p.bound.bound_s)} ({p.bound.term})" if p.bound else "-"
-        rows.append((p.strategy, [*cells, seconds(p.breakdown.wall_s)], bound))
-    return rows
-
-
 HELPERS: dict[str, Any] = {
     "wall_cell": wall_cell,
     "outcomes_cell": outcomes_cell,
-    "parts_rows": parts_rows,
     "verdict_words": verdict_words,
     "delta_words": delta_words,
     "first_line": first_line,
     "seconds": seconds,
     "mib": mib,
-    "part_names": charts.PART_NAMES,
     "link": link,
     "unstable_logs": unstable_logs,
 }
