@@ -12,11 +12,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchlib import chartdata, explain, report, resultset, scan, scanjson, summary
+from benchlib import report
+from benchlib.analyze import chartdata, resultset, summary
+from benchlib.analyze.scan import pick, stored
+from benchlib.analyze.scan.pick import Rule, ScanResult
+from benchlib.analyze.summary import Summary
 from benchlib.errors import BenchlibError
-from benchlib.explain import Explanation
-from benchlib.scan import Rule, ScanResult
-from benchlib.summary import Summary
+from benchlib.explain import explanation
+from benchlib.explain.model import Explanation
 
 Adjust = Callable[[ScanResult], ScanResult]
 
@@ -35,7 +38,7 @@ def read(
     *,
     workers: int | None = None,
     rule: Rule = "fewest-within-noise",
-    memory_budget: scan.Budget = None,
+    memory_budget: pick.Budget = None,
     adjust: Adjust | None = None,
 ) -> Report:
     """Read every result file under paths, analyse the scans among them, explain it all.
@@ -43,17 +46,17 @@ def read(
     adjust lets the command that ran a scan add what only it knows (why it stopped, its time).
     """
     rs = resultset.load(paths, workers=workers)
-    scans = scan.analyze(rs, rule=rule, memory_budget=memory_budget)
+    scans = pick.analyze(rs, rule=rule, memory_budget=memory_budget)
     if adjust is not None:
         scans = tuple(adjust(s) for s in scans)
     # The charts draw every scan: the ones analysed here, and scan.json files found beside
     # (a scan whose runs were moved away); one analysed here wins over its old file.
     found, bad = chartdata.find_scans(paths)
     here = str(paths[0]) if paths else ""
-    mine = (chartdata.scan_from_json(scanjson.to_json(s), here) for s in scans)
+    mine = (chartdata.scan_from_json(stored.to_json(s), here) for s in scans)
     drawn = {c.strategy: c for c in (*found, *mine)}
     facts = summary.build(resultset.ResultSet(rs.runs, (*rs.skipped, *bad)), tuple(drawn.values()))
-    return Report(facts, scans, explain.build(facts, scans))
+    return Report(facts, scans, explanation.build(facts, scans))
 
 
 def summarize(paths: Sequence[Path], *, workers: int | None = None) -> Summary:
@@ -86,7 +89,7 @@ def write(
     return report.write_outputs(r.summary, r.explanation, out, scan_file=scan_file, note=note)
 
 
-def stopped(stopped: str | None, time: scan.TimeSplit | None, strategy: str) -> Adjust:
+def stopped(stopped: str | None, time: pick.TimeSplit | None, strategy: str) -> Adjust:
     """Return the adjustment that adds a bench's stop reason and time split to its own scan."""
 
     def adjust(s: ScanResult) -> ScanResult:

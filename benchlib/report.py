@@ -13,14 +13,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchlib import advice, explain, markdown, results, scanjson, stats, whywords
+from benchlib import stats
+from benchlib.analyze import advice
+from benchlib.analyze.judge import BudgetResult
+from benchlib.analyze.scan import stored
+from benchlib.analyze.scan.pick import ScanResult
+from benchlib.analyze.summary import StrategySummary, Summary
 from benchlib.errors import InputError
-from benchlib.explain import Explanation, plain
-from benchlib.judge import BudgetResult
-from benchlib.partsreport import check_words
-from benchlib.scan import ScanResult
-from benchlib.summary import StrategySummary, Summary
-from benchlib.wording import (
+from benchlib.explain import explanation, reasons
+from benchlib.explain.composite import check_words
+from benchlib.explain.model import Explanation, plain
+from benchlib.explain.wording import (
     budget_value,
     count,
     delta_words,
@@ -29,9 +32,11 @@ from benchlib.wording import (
     selection_words,
     verdict_words,
 )
+from benchlib.model import results
+from benchlib.render import markdown
 
 if TYPE_CHECKING:  # compare renders nothing itself, so report needs only its types
-    from benchlib.compare import Gate, GateRow
+    from benchlib.analyze.compare import Gate, GateRow
 
 SUMMARY_FORMAT = "benchlib-summary"
 # Bump when a field of summary.json changes meaning or goes away.
@@ -64,7 +69,7 @@ def write_outputs(
     Raise InputError if out_dir cannot hold them. The step summary is an extra: when it cannot
     be appended to, note says why (raised as InputError when no note is given).
     """
-    from benchlib.htmlreport import page as htmlreport  # the summary only, never a run
+    from benchlib.render.html import page as htmlreport  # the summary only, never a run
 
     text = markdown.render(summary, e)
     written = [out_dir / "summary.md", out_dir / "summary.json", out_dir / "report.html"]
@@ -72,8 +77,8 @@ def write_outputs(
         out_dir.mkdir(parents=True, exist_ok=True)
         if scan_file is not None:
             # First: a later failure must not leave a report that names a scan with no file.
-            written.append(out_dir / scanjson.SCAN_FILE)
-            results.write_atomic(written[-1], scanjson.render(scan_file))
+            written.append(out_dir / stored.SCAN_FILE)
+            results.write_atomic(written[-1], stored.render(scan_file))
         results.write_atomic(written[0], text)
         results.write_atomic(written[1], render_json(summary, e))
         results.write_atomic(written[2], htmlreport.render(summary, e))
@@ -108,12 +113,12 @@ def _append(step: Path, text: str) -> None:
 
 def render_markdown(summary: Summary, e: Explanation | None = None) -> str:
     """Return the Markdown report (explained here when not given)."""
-    return markdown.render(summary, e or explain.build(summary))
+    return markdown.render(summary, e or explanation.build(summary))
 
 
 def render_json(summary: Summary, e: Explanation | None = None) -> str:
     """Return the summary's facts and their explanation as JSON, for tools."""
-    e = e or explain.build(summary)
+    e = e or explanation.build(summary)
     found = advice.advise(summary)  # the rules' data; their words are the explanation's
     data: dict[str, Any] = {
         "format": SUMMARY_FORMAT,
@@ -135,9 +140,9 @@ def render_json(summary: Summary, e: Explanation | None = None) -> str:
         ]
         facts["why_text"] = e.why(s.name)
         for hang, item in zip(s.hangs, facts["hangs"], strict=True):
-            item["text"] = whywords.hang_words(hang)
+            item["text"] = reasons.hang_words(hang)
     for u, item in zip(summary.instability, data["instability"], strict=True):
-        item["fix_text"] = whywords.fix_words(u.kind)
+        item["fix_text"] = reasons.fix_words(u.kind)
     for picture in data["charts"]["pictures"]:
         # A chart's thousands of segments and samples: the result files hold them already.
         del picture["lanes"], picture["resources"]
@@ -162,7 +167,7 @@ def _logical_json(summary: Summary, data: dict[str, Any]) -> None:
 def render_table(summary: Summary, e: Explanation | None = None) -> str:
     """Return a compact table for the terminal, one line per strategy, the warnings, the hung
     runs with the tests they hung in, then the recommendations and the bottom line."""
-    e = e or explain.build(summary)
+    e = e or explanation.build(summary)
     header = ("strategy", "scope", "status", "wall", "vs", "delta", "verdict")
     rows = [header, *(_summary_row(s) for s in summary.strategies)]
     lines = _plain_table(rows)

@@ -11,8 +11,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from benchlib import model, pipeline, results
-from benchlib.results import ResultError
+from benchlib import pipeline
+from benchlib.model import records, results
+from benchlib.model.results import ResultError
 
 pytestmark = pytest.mark.unit
 
@@ -80,8 +81,8 @@ def test_the_schema_describes_the_model_field_for_field() -> None:
     top = _model_fields(results.RunResult) - {"extra"} | {"test_fields"}
     assert _schema_fields(SCHEMA) == top
     # A field a minor version added is optional: files of the older minor lack it.
-    assert set(SCHEMA["required"]) == top - set(model.ADDED_IN_MINOR)
-    assert max(model.ADDED_IN_MINOR.values()) <= model.SCHEMA_MINOR
+    assert set(SCHEMA["required"]) == top - set(records.ADDED_IN_MINOR)
+    assert max(records.ADDED_IN_MINOR.values()) <= records.SCHEMA_MINOR
     part = next(o for o in props["part"]["oneOf"] if o["type"] == "object")
     assert _schema_fields(part) == set(part["required"]) == _model_fields(results.Part)
     nested = {

@@ -9,15 +9,17 @@ import json
 import factories as f
 import pytest
 
-from benchlib import explain, report, summary
-from benchlib.htmlreport import page as htmlreport
-from benchlib.results import InFlight
+from benchlib import report
+from benchlib.analyze import summary
+from benchlib.explain import explanation
+from benchlib.model.results import InFlight
+from benchlib.render.html import page as htmlreport
 
 pytestmark = pytest.mark.unit
 
 
 def outputs(s: summary.Summary) -> dict[str, str]:
-    e = explain.build(s)
+    e = explanation.build(s)
     return {
         "md": report.render_markdown(s, e),
         "json": report.render_json(s, e),
@@ -26,9 +28,9 @@ def outputs(s: summary.Summary) -> dict[str, str]:
     }
 
 
-def shown_everywhere(s: summary.Summary, key: str) -> explain.Finding:
+def shown_everywhere(s: summary.Summary, key: str) -> explanation.Finding:
     """Assert the finding under key is in every output, and return it."""
-    e = explain.build(s)
+    e = explanation.build(s)
     (finding,) = [x for x in e.findings if x.key == key]
     said = outputs(s)
     assert f"## {finding.title}" in said["md"]
@@ -38,7 +40,7 @@ def shown_everywhere(s: summary.Summary, key: str) -> explain.Finding:
         json.loads(json.dumps(dataclasses.asdict(finding)))
     ]
     for line in finding.terminal:
-        assert explain.plain(line) in said["terminal"]
+        assert explanation.plain(line) in said["terminal"]
     return finding
 
 
@@ -58,16 +60,16 @@ def test_a_hung_run_is_a_finding_every_output_shows_with_the_test_it_hung_in() -
 
 def test_the_bottom_line_is_the_first_sentence_of_every_output() -> None:
     s = summary.analyze([f.result("serial-full")])
-    e = explain.build(s)
+    e = explanation.build(s)
     said = outputs(s)
     assert e.bottom_line in said["md"].split("\n\n")[1]
     assert json.loads(said["json"])["bottom_line"] == e.bottom_line
-    assert said["terminal"].rstrip("\n").splitlines()[-1] == explain.plain(e.bottom_line)
+    assert said["terminal"].rstrip("\n").splitlines()[-1] == explanation.plain(e.bottom_line)
     assert said["html"].index("data-bottom-line") < said["html"].index("<main>")
 
 
 def test_nothing_to_say_is_said_as_such() -> None:
-    e = explain.build(summary.analyze([]))
+    e = explanation.build(summary.analyze([]))
     assert e.bottom_line == "Nothing can be said: no result file was read."
 
 

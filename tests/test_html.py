@@ -17,9 +17,11 @@ import factories as f
 import pytest
 import timedruns
 
-from benchlib import chartdata, explain, pipeline, report, summary, timeline, wording
-from benchlib.htmlreport import page as htmlreport
-from benchlib.results import RunResult, TestRecord
+from benchlib import pipeline, report
+from benchlib.analyze import chartdata, summary, timeline
+from benchlib.explain import explanation, wording
+from benchlib.model.results import RunResult, TestRecord
+from benchlib.render.html import page as htmlreport
 
 pytestmark = pytest.mark.unit
 
@@ -57,7 +59,7 @@ def big_set() -> tuple[RunResult, ...]:
 
 def render(runs: tuple[RunResult, ...] | list[RunResult]) -> tuple[summary.Summary, str]:
     s = summary.analyze(list(runs))
-    return s, htmlreport.render(s, explain.build(s))
+    return s, htmlreport.render(s, explanation.build(s))
 
 
 def representative(s: summary.Summary, runs: tuple[RunResult, ...], name: str) -> RunResult:
@@ -230,7 +232,7 @@ def test_a_scan_beside_the_results_is_drawn_with_predictions_dashed(tmp_path: Pa
     assert s.skipped == ()
     (scan,) = s.charts.scans
     assert [p.workers for p in scan.points] == [0, 1, 2] and scan.recommended_workers == 2
-    found = Elements(htmlreport.render(s, explain.build(s)))
+    found = Elements(htmlreport.render(s, explanation.build(s)))
     assert len(found.select("circle", data_kind="measured")) == 3
     assert len(found.select("circle", data_kind="predicted")) == 2
     (line,) = found.select("path", data_kind="predicted-line")
@@ -250,7 +252,7 @@ def test_the_scaling_chart_draws_one_prediction_series_per_machine_size(tmp_path
     f.write(f.result("serial-full"), tmp_path)
     (tmp_path / "scan.json").write_text(json.dumps(scan))
     s = pipeline.summarize([tmp_path])
-    page = htmlreport.render(s, explain.build(s))
+    page = htmlreport.render(s, explanation.build(s))
     found = Elements(page)
     series = Counter(c["data-series"] for c in found.select("circle", data_kind="predicted"))
     assert series == {
@@ -288,14 +290,14 @@ def test_trace_files_are_linked_when_present(tmp_path: Path) -> None:
     (tmp_path / "logs" / f"{with_trace.run_id}.trace.json").write_text("{}")
     s = pipeline.summarize([tmp_path / f"{r.run_id}.json" for r in (with_trace, without)])
     assert s.charts.traces == ((with_trace.run_id, f"logs/{with_trace.run_id}.trace.json"),)
-    found = Elements(htmlreport.render(s, explain.build(s)))
+    found = Elements(htmlreport.render(s, explanation.build(s)))
     (trace,) = found.select("a", data_link="trace")
     assert trace["href"] == f"logs/{with_trace.run_id}.trace.json"
 
 
 def test_write_outputs_writes_the_page_and_keeps_lanes_out_of_the_json(tmp_path: Path) -> None:
     s = summary.analyze(list(big_set()))
-    written = report.write_outputs(s, explain.build(s), tmp_path)
+    written = report.write_outputs(s, explanation.build(s), tmp_path)
     assert tmp_path / "report.html" in written
     assert (tmp_path / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     data = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
@@ -306,7 +308,7 @@ def test_write_outputs_writes_the_page_and_keeps_lanes_out_of_the_json(tmp_path:
 @pytest.mark.integration
 def test_a_run_never_imports_the_template_engine() -> None:
     code = (
-        "import sys, benchlib.cli, benchlib.bench, benchlib.progress; "
+        "import sys, benchlib.cli.main, benchlib.measure.bench, benchlib.cli.progress; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jinja2', 'markupsafe')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -317,4 +319,4 @@ def test_a_run_never_imports_the_template_engine() -> None:
         text=True,
         check=True,
     )
-    assert "jinja2" not in help_.stderr and "benchlib.htmlreport" not in help_.stderr
+    assert "jinja2" not in help_.stderr and "benchlib.render.html" not in help_.stderr

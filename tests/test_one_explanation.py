@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import suitekit
 
-from benchlib import explain
+from benchlib.explain import explanation
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -169,9 +169,9 @@ def test_the_bottom_line_comes_first_and_is_the_same_everywhere(
     md, terminal, html = str(outputs["md"]), str(outputs["terminal"]), str(outputs["html"])
     assert line.startswith("On this machine, ")
     assert md.split("\n\n")[1] == f"**Bottom line:** {line}"
-    assert explain.plain(line) in terminal.splitlines()
+    assert explanation.plain(line) in terminal.splitlines()
     (found,) = Texts(html, "data-bottom-line").found_by["data-bottom-line"]
-    assert _squash(found[1]) == explain.plain(line)
+    assert _squash(found[1]) == explanation.plain(line)
 
 
 def test_every_verdict_and_ratio_agree_and_name_their_reference(
@@ -191,7 +191,7 @@ def test_every_verdict_and_ratio_agree_and_name_their_reference(
         )
         assert c["verdict_text"] == v["text"]
         assert f"- Speedup: {v['text']}" in md
-        assert explain.plain(v["text"]) in verdict_cells
+        assert explanation.plain(v["text"]) in verdict_cells
         row = next(line for line in terminal.splitlines() if line.startswith(s["name"] + " "))
         assert v["text"] in row and c["before"] in row
     # A ratio always names what it is against: in the chart labels as in the text.
@@ -199,7 +199,7 @@ def test_every_verdict_and_ratio_agree_and_name_their_reference(
     for _name, label in e["labels"]:
         assert label == "baseline" or " than `" in label or " from `" in label, label
         if label:
-            assert explain.plain(label) in page  # the wall chart's label under the name
+            assert explanation.plain(label) in page  # the wall chart's label under the name
     # The lane faster than the baseline but slower than its own compare_to says both.
     x = [v for v in e["verdicts"] if v["strategy"] == "xdist-quick"]
     assert {v["against"] for v in x} == {"quick", "serial-full"}
@@ -219,8 +219,8 @@ def test_every_why_agrees_and_uses_the_verdicts_medians(outputs: dict[str, objec
         assert f"- {text}" in md  # in Where the Time Went
         if name != data["baseline"]:
             assert f"Why: {text}" in md  # and in the strategy's own section
-        assert f"why: {explain.plain(text)}" in terminal
-        assert html_whys[name] == explain.plain(text)
+        assert f"why: {explanation.plain(text)}" in terminal
+        assert html_whys[name] == explanation.plain(text)
         c = facts["comparison"]
         if c is None or facts["why"] is None:
             continue
@@ -241,19 +241,19 @@ def test_every_recommendation_agrees_with_the_scan(outputs: dict[str, object]) -
     listed = md.split("## Summary Recommendation\n\n")[1].split("\n\n")[0].splitlines()
     assert [line.split(". ", 1)[1] for line in listed] == recs
     said = [line.strip() for line in terminal.splitlines() if re.match(r"\s+\d+\. ", line)]
-    assert [line.split(". ", 1)[1] for line in said] == [explain.plain(r) for r in recs]
+    assert [line.split(". ", 1)[1] for line in said] == [explanation.plain(r) for r in recs]
     page = str(outputs["html"])
     items = [
         _squash(t) for _, t in Texts(page, "data-recommendation").found_by["data-recommendation"]
     ]
-    assert items == [explain.plain(r) for r in recs]
+    assert items == [explanation.plain(r) for r in recs]
     # One decision: a lane of the scanned strategy is the scan's pick, in every sentence.
     (pick,) = e["scan_picks"]
     assert pick["text"] in md  # the scaling section states the same pick
     for r in e["recommendations"]:
         if r["kind"] in ("local", "gate") and r["strategy"].startswith("quick@"):
             assert r["strategy"] == pick["strategy"]
-    assert explain.plain(pick["text"]) in _squash(
+    assert explanation.plain(pick["text"]) in _squash(
         " ".join(t for _, t in Texts(page, "data-finding").found_by["data-finding"])
     )
 

@@ -15,9 +15,10 @@ import factories as f
 import pytest
 import suitekit
 
-from benchlib import judge, pipeline, stats
-from benchlib.results import RunResult
-from benchlib.wording import verdict_words
+from benchlib import pipeline, stats
+from benchlib.analyze import judge
+from benchlib.explain.wording import verdict_words
+from benchlib.model.results import RunResult
 
 SUBSET = {"compare_to": "serial-full", "scope": "subset"}
 JITTER = (0.0, 0.012, -0.008, 0.02, -0.015, 0.005)

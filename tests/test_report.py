@@ -10,8 +10,10 @@ import factories as f
 import pytest
 from test_summary import seed_results
 
-from benchlib import explain, judge, pipeline, report, summary, wording
-from benchlib.results import TestRecord
+from benchlib import pipeline, report
+from benchlib.analyze import judge, summary
+from benchlib.explain import explanation, wording
+from benchlib.model.results import TestRecord
 
 pytestmark = pytest.mark.unit
 
@@ -147,9 +149,9 @@ def test_table_has_a_line_per_strategy(seed: summary.Summary) -> None:
     table = lines[: lines.index("")]
     assert len(table) == 5
     # Then the recommendations, and last the bottom line, as the other outputs say them.
-    e = explain.build(seed)
-    assert lines[-1] == explain.plain(e.bottom_line)
-    assert [explain.plain(r.text) for r in e.recommendations] == [
+    e = explanation.build(seed)
+    assert lines[-1] == explanation.plain(e.bottom_line)
+    assert [explanation.plain(r.text) for r in e.recommendations] == [
         line.split(". ", 1)[1] for line in lines if line.startswith("  ") and ". " in line
     ]
 
@@ -160,7 +162,7 @@ def test_write_outputs_writes_files_and_appends_to_step_summary(
     step = tmp_path / "step.md"
     step.write_text("earlier step\n", encoding="utf-8")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step))
-    written = report.write_outputs(seed, explain.build(seed), tmp_path / "out")
+    written = report.write_outputs(seed, explanation.build(seed), tmp_path / "out")
     md, js = tmp_path / "out" / "summary.md", tmp_path / "out" / "summary.json"
     assert written == [md, js, tmp_path / "out" / "report.html", step]
     assert md.read_text(encoding="utf-8") == report.render_markdown(seed)
@@ -174,7 +176,7 @@ def test_write_outputs_without_step_summary(
     tmp_path: Path, seed: summary.Summary, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    written = [p.name for p in report.write_outputs(seed, explain.build(seed), tmp_path)]
+    written = [p.name for p in report.write_outputs(seed, explanation.build(seed), tmp_path)]
     assert written == ["summary.md", "summary.json", "report.html"]
 
 

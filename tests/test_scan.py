@@ -15,12 +15,17 @@ import factories as f
 import pytest
 import suitekit
 
-from benchlib import explain, markdown, results, resultset, scan, scanjson, scanplan, summary
+from benchlib.analyze import resultset
+from benchlib.analyze.scan import pick, stored
+from benchlib.analyze.summary import analyze
 from benchlib.errors import InputError
-from benchlib.machine import Interpreter
-from benchlib.results import Counts, TestRecord
-from benchlib.strategy import BUILTIN
-from benchlib.summary import analyze
+from benchlib.explain import explanation
+from benchlib.model import results
+from benchlib.model.results import Counts, TestRecord
+from benchlib.plan import scanplan
+from benchlib.plan.machine import Interpreter
+from benchlib.plan.strategy import BUILTIN
+from benchlib.render import markdown
 
 unit = pytest.mark.unit
 PY311 = Interpreter("/usr/bin/python3", "3.11.7", "9.0.0", "3.8.0")
@@ -157,8 +162,8 @@ def runs(name: str, walls: list[float], **kw: Any) -> list[Any]:
     ]
 
 
-def study(*groups: list[Any], **kw: Any) -> scan.ScanResult:
-    (found,) = scan.analyze(resultset.from_results([r for g in groups for r in g]), **kw)
+def study(*groups: list[Any], **kw: Any) -> pick.ScanResult:
+    (found,) = pick.analyze(resultset.from_results([r for g in groups for r in g]), **kw)
     return found
 
 
@@ -239,7 +244,7 @@ def test_memory_line_gives_the_most_workers_a_budget_fits() -> None:
 
 @unit
 def test_scan_json_has_the_stable_keys() -> None:
-    data = scanjson.to_json(study(*(runs(n, w) for n, w in SCAN.items())))
+    data = stored.to_json(study(*(runs(n, w) for n, w in SCAN.items())))
     assert {"strategy", "points", "fit", "recommended", "predicted"} <= data.keys()
     assert {"workers", "dist", "runs", "wall_s_median", "ci_low", "ci_high", "peak_rss_bytes"} <= (
         data["points"][0].keys()
@@ -255,7 +260,7 @@ def test_suite_text_in_variant_names_is_escaped_in_markdown() -> None:
     base = runs("gate@n2-load", [5.0, 5.1])
     s = study(base, runs(evil, [4.0, 4.1], strategy_kw={"env": {"X": "<b>|y"}}))
     facts = analyze(base)
-    md = markdown.render(facts, explain.build(facts, [s]))
+    md = markdown.render(facts, explanation.build(facts, [s]))
     row = next(line for line in md.splitlines() if line.startswith("| `gate@n2-load+X"))
     assert "| `X=<b>\\|y` |" in row  # in a code span (never HTML), its | escaped for the table
     assert row.replace("\\|", "").count("|") == 11  # ten columns, as the header has
@@ -291,7 +296,7 @@ def test_scan_runs_the_variants_and_writes_scan_json(tmp_path: Path) -> None:
     md = (out / "summary.md").read_text()
     assert "## Scaling: `gate`" in md
     assert "predictions, not measurements" in md
-    for path in results.find_result_files([out]):  # traces and scan.json are not results
+    for path in results.find_result_files([out]):  # traces and pick.json are not results
         suitekit.validate(path)
 
 
@@ -367,8 +372,8 @@ def test_the_lane_advice_names_the_scans_pick_for_the_scanned_strategy() -> None
     found = [*runs("gate@n0", [10.0, 10.1]), *runs("gate@n2-load", [5.0, 5.1])]
     s = study(found, rule="fastest")
     assert s.recommended is not None and s.recommended.point.variant == "gate@n2-load"
-    facts = summary.analyze(found)
-    e = explain.build(facts, [s])
+    facts = analyze(found)
+    e = explanation.build(facts, [s])
     roles = {r.kind: r.strategy for r in e.recommendations if r.kind in ("local", "gate")}
     assert roles == {"local": "gate@n2-load", "gate": "gate@n2-load"}
     assert all("keep `gate@n0`" not in r.text for r in e.recommendations)

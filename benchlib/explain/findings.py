@@ -1,6 +1,6 @@
 """The report's sections as findings: where the time went, steps, instability, profile, scaling.
 
-Each is worded once (whywords, partsreport, scanreport say the sentences and tables in
+Each is worded once (reasons, composite, scaling say the sentences and tables in
 Markdown) and cut here into blocks that every renderer lays out its own way. A new finding is
 one more entry in SECTIONS.
 """
@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from benchlib import scanreport, whywords
+from benchlib.analyze.scan.pick import ScanResult
+from benchlib.analyze.summary import Profile, SlowTest, Summary
+from benchlib.explain import reasons, scaling
+from benchlib.explain.composite import parts_section
 from benchlib.explain.model import Block, Finding, Table
-from benchlib.partsreport import parts_section
-from benchlib.scan import ScanResult
-from benchlib.summary import Profile, SlowTest, Summary
-from benchlib.wording import cell, code, count, seconds, text
+from benchlib.explain.wording import cell, code, count, seconds, text
 
 Section = Callable[[Summary, Sequence[ScanResult]], Sequence[Finding]]
 
@@ -76,13 +76,13 @@ def _steps(summary: Summary, scans: Sequence[ScanResult]) -> list[Finding]:
 
 
 def _where(summary: Summary, scans: Sequence[ScanResult]) -> list[Finding]:
-    return from_markdown("where", whywords.where_section(summary))
+    return from_markdown("where", reasons.where_section(summary))
 
 
 def _hangs(summary: Summary, scans: Sequence[ScanResult]) -> list[Finding]:
     """Each run stopped with tests in flight, named with the test it hung in (the terminal too)."""
     items = [
-        f"{whywords.hang_words(h)} (run {code(h.run_id)})"
+        f"{reasons.hang_words(h)} (run {code(h.run_id)})"
         for s in summary.strategies
         for h in s.hangs
     ]
@@ -114,9 +114,7 @@ def _profile(summary: Summary, scans: Sequence[ScanResult]) -> list[Finding]:
 
 
 def _scaling(summary: Summary, scans: Sequence[ScanResult]) -> list[Finding]:
-    return [
-        f for s in scans for f in from_markdown(f"scaling-{s.strategy}", scanreport.section([s]))
-    ]
+    return [f for s in scans for f in from_markdown(f"scaling-{s.strategy}", scaling.section([s]))]
 
 
 SECTIONS: tuple[Section, ...] = (_steps, _where, _hangs, _left_out, _profile, _scaling)
@@ -145,7 +143,7 @@ def profile_lines(p: Profile, summary: Summary) -> list[str]:
             f"| {cell(code(d.directory))} | {d.tests} | {seconds(d.seconds)} | {d.share:.1%} |"
             for d in p.directories
         ]
-        lines += whywords.files_table(p)
+        lines += reasons.files_table(p)
     lines += ["", *_warnings_table(summary)]
     return lines
 
