@@ -23,7 +23,7 @@ from pathlib import Path
 
 from benchlib.analyze import summary
 from benchlib.analyze.parts import LogicalRun
-from benchlib.render.composite import check_words
+from benchlib.explain.composite import check_words
 
 SUITE = Path(__file__).parents[1] / "tests" / "suites" / "shards"
 PYPROJECT = """\
