@@ -320,3 +320,16 @@ def test_a_run_never_imports_the_template_engine() -> None:
         check=True,
     )
     assert "jinja2" not in help_.stderr and "benchlib.render.html" not in help_.stderr
+
+
+def test_markdown_links_and_emphasis_become_elements_never_marks() -> None:
+    md = (
+        "see [logs/a\\_b.log](logs/a_b.log), *All parts*, \\*star\\* and "
+        "[x](javascript:alert%281%29)"
+    )
+    assert htmlreport.inline(md) == (
+        ("text", "see "),
+        ("link", "logs/a_b.log\nlogs/a_b.log"),
+        ("text", ", All parts, *star* and "),
+        ("link", "x\njavascript%3Aalert%281%29"),  # a scheme is quoted, never followed
+    )

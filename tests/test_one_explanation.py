@@ -197,7 +197,8 @@ def test_every_verdict_and_ratio_agree_and_name_their_reference(
     # A ratio always names what it is against: in the chart labels as in the text.
     page = str(outputs["html"])
     for _name, label in e["labels"]:
-        assert label == "baseline" or " than `" in label or " from `" in label, label
+        named = (" than `", " from `", "\N{ALMOST EQUAL TO} `", " with `")
+        assert label == "baseline" or any(n in label for n in named), label
         if label:
             assert explanation.plain(label) in page  # the wall chart's label under the name
     # The lane faster than the baseline but slower than its own compare_to says both.

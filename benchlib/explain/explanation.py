@@ -67,9 +67,13 @@ def ratio_words(j: Judgement) -> str:
 
 
 def chart_label(s: StrategySummary, baseline: str | None) -> str:
-    if s.name == baseline:
-        return "baseline"
-    return ratio_words(s.vs_baseline) if s.vs_baseline is not None else ""
+    """Say a strategy against the baseline in the few words a chart's row has room for."""
+    j = s.vs_baseline
+    if s.name == baseline or j is None:
+        return "baseline" if s.name == baseline else ""
+    if j.word == "no significant difference":
+        return f"\N{ALMOST EQUAL TO} {code(j.before)}, not significant"
+    return ratio_words(j)
 
 
 def _verdicts(s: StrategySummary) -> list[Verdict]:

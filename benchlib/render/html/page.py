@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from benchlib import __version__, stats
 from benchlib.analyze.summary import StrategySummary, Summary, UnstableTest
@@ -29,6 +29,7 @@ from benchlib.render.html.svg import Chart
 Inline = tuple[tuple[str, str], ...]  # ("text" | "code", value): Markdown words, made safe
 _MD_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()!|~])")
 _MD_BOLD = re.compile(r"(?<!\\)\*\*")
+_MD_EMPHASIS = re.compile(r"(?<![\\*\w])\*(?=\S)([^*]+?)(?<=\S)(?<!\\)\*(?![*\w])")
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 
 
@@ -159,15 +160,30 @@ def inline(markdown: str) -> Inline:
         close = re.compile(rf"(?<!`){fence}(?!`)").search(markdown, m.end())
         if close is None:
             continue
-        parts.append(("text", _plain(markdown[at : m.start()])))
+        parts += _linked(markdown[at : m.start()])
         parts.append(("code", _code(markdown[m.end() : close.start()])))
         at = close.end()
-    parts.append(("text", _plain(markdown[at:])))
+    parts += _linked(markdown[at:])
     return tuple(p for p in parts if p[1])
+
+
+# wording.link's `[text](url)`: its text escaped, its url quoted (no parenthesis left in it).
+_MD_LINK = re.compile(r"(?<!\\)\[(.*?)(?<!\\)\]\(([^()\s]*)\)")
+
+
+def _linked(markdown: str) -> list[tuple[str, str]]:
+    """Split text around its links: ("link", text + newline + href), the href made safe."""
+    parts, at = [], 0
+    for m in _MD_LINK.finditer(markdown):
+        parts.append(("text", _plain(markdown[at : m.start()])))
+        parts.append(("link", _plain(m.group(1)) + "\n" + link(unquote(m.group(2))).href))
+        at = m.end()
+    return [*parts, ("text", _plain(markdown[at:]))]
 
 
 def _plain(value: str) -> str:
     value = _MD_BOLD.sub("", value)  # emphasis: the page says the words, not the marks
+    value = _MD_EMPHASIS.sub(r"\1", value)
     value = _MD_ESCAPED.sub(r"\1", value)
     for entity, char in _ENTITIES:
         value = value.replace(entity, char)
