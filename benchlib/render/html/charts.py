@@ -214,7 +214,8 @@ def scan(found: Scan, index: int) -> Chart:
     workers = [p.workers for p in found.points] + [p.workers for p in found.predicted]
     workers += [found.cpus] if found.cpus else []
     wt = tuple(t for t in svg.nice_ticks(max(workers, default=1), 8) if t == int(t))  # whole
-    x = svg.Scale(wt[-1], svg.LABELS_W, svg.WIDTH - svg.RIGHT_W - 80)
+    # Room left of 0 workers: a ringed serial point must not touch the time ticks.
+    x = svg.Scale(wt[-1], svg.LABELS_W + 16, svg.WIDTH - svg.RIGHT_W - 80)
     yt = svg.nice_ticks(max(walls, default=1.0), 5)
     y = svg.Scale(yt[-1], 14 + SCAN_H, 14)
     measured_max = max((p.workers for p in found.points), default=0)
@@ -222,7 +223,7 @@ def scan(found: Scan, index: int) -> Chart:
     if found.predicted:  # predictions live beyond the measurements, on a shaded band
         left = x(measured_max)
         shapes.append(svg.rect(left, 14, x.end - left, SCAN_H, "predicted-band"))
-    shapes += svg.y_axis(y, yt, x.start, x.end, "s")
+    shapes += svg.y_axis(y, yt, svg.LABELS_W, x.end, "s")
     shapes += svg.x_axis(x, wt, 14 + SCAN_H, 14 + SCAN_H, "", "xdist workers (0: serial)")
     if found.cpus:
         title = f"this machine: {found.cpus} usable CPUs"
