@@ -135,6 +135,9 @@ def _benched(root: Path) -> Path:
     ):
         proc = suitekit.benchlib(*args, "--target", str(target), env=env)
         assert proc.returncode == 0, proc.stderr
+    # Right after `benchlib scan`, its page has the scaling section: scan.json came first.
+    page = (target / "results" / "report.html").read_text(encoding="utf-8")
+    assert 'data-chart="scan-0"' in page and 'data-finding="scaling-quick"' in page
     return target / "results"
 
 
