@@ -334,7 +334,6 @@ def test_the_new_sections_and_the_scaling_chart_read_at_a_glance(
     for name in (s["name"] for s in data["strategies"]):
         assert f"`{name}`" not in said
     assert "\\|" not in said and "**" not in said
-    assert "| pipe" in said  # the hostile test id, as it is
     assert "Why:" in text and count(browser, "[data-why]") == len(e["whys"])
     for key in ("where", "profile"):
         browser.execute_script(f"document.getElementById('{key}').scrollIntoView()")
