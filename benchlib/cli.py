@@ -252,12 +252,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
         loaded, _ = parts.merged(resultset.load([Path(folder)]))  # shards: logical runs
         for bad in loaded.skipped:
             print(f"benchlib: warning: skipped {bad.path}: {bad.reason}", file=sys.stderr)
-        if not loaded.runs:
+        if not loaded.runs and (folder == args.base or not loaded.skipped):
             raise UsageError(f"no result files in {folder!r}; give a folder `benchlib run` wrote")
-        sides.append(loaded.results)
+        sides.append(loaded)
     # Budgets are the limits recorded in the current runs: no configuration is read.
     try:
-        gate = compare.compare(sides[0], sides[1], threshold=threshold)
+        gate = compare.compare(
+            sides[0].results, sides[1].results, threshold=threshold,
+            skipped=sides[1].skipped, allow_missing=frozenset(args.allow_missing),
+        )  # fmt: skip
     except compare.NothingInCommon as exc:
         raise UsageError(str(exc)) from None
     print(report.render_gate(gate))

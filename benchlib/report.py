@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +32,7 @@ from benchlib.wording import (
 )
 
 if TYPE_CHECKING:  # compare renders nothing itself, so report needs only its types
-    from benchlib.compare import Gate, GateRow
+    from benchlib.compare import Gate, GateRow, Lost
 
 SUMMARY_FORMAT = "benchlib-summary"
 # Bump when a field of summary.json changes meaning or goes away.
@@ -199,8 +199,16 @@ def _budget_line(b: BudgetResult) -> str:
 def render_gate(g: Gate) -> str:
     """Render the gate's findings as a plain-text table with budgets, warnings, a result line."""
     header = ("strategy", "runs", "base", "current", "delta", "verdict")
-    lines = _plain_table([header, *(_gate_row(r, g.threshold) for r in g.rows)])
+    lost = {x.name: x for x in g.lost}
+    lines = _plain_table([header, *(_gate_row(r, g.threshold, lost) for r in g.rows)])
     lines.append(METHOD_NOTE)
+    if g.lost:
+        lines += ["", "lost on the current side:"]
+        lines += [
+            f"  - {x.name}{' (allowed missing)' if x.allowed else ''}: {reason}"
+            for x in g.lost
+            for reason in x.reasons
+        ]
     if g.budgets:
         head = ("budget", "strategy", "limit", "actual", "status")
         lines += ["", *_plain_table([head, *(_budget_row(b) for b in g.budgets)])]
@@ -212,9 +220,12 @@ def render_gate(g: Gate) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _gate_row(r: GateRow, threshold: float) -> tuple[str, ...]:
+def _gate_row(r: GateRow, threshold: float, lost: Mapping[str, Lost]) -> tuple[str, ...]:
     j = r.judgement
     runs = f"{r.base_runs}/{r.current_runs}"
+    if r.name in lost:
+        said = "missing (allowed)" if lost[r.name].allowed else "LOST: no run counts in current"
+        return (r.name, runs, "-", "-", "-", said)
     if j is None:
         return (r.name, runs, "-", "-", "-", f"only in {r.presence.removesuffix(' only')}")
     base = seconds(j.before_s) if j.before_s is not None else "-"
@@ -248,6 +259,12 @@ def _plain_table(rows: Sequence[tuple[str, ...]]) -> list[str]:
 
 def _result_line(g: Gate) -> str:
     problems = []
+    if g.failed_lost:
+        names = ", ".join(x.name for x in g.failed_lost)
+        problems.append(
+            f"{len(g.failed_lost)} strategy(ies) lost on the current side: {names} "
+            "(--allow-missing NAME if it may be missing)"
+        )
     if g.regressions:
         names = ", ".join(r.name for r in g.regressions)
         problems.append(f"{len(g.regressions)} regression(s): {names}")

@@ -251,8 +251,12 @@ def read(path: Path) -> dict[str, Any]:
     """Read one result file as a checked dict, for readers that need only part of it."""
     try:
         data = path.read_bytes()
+    except IsADirectoryError:
+        raise ResultError(path, "is a folder, not a result file") from None
+    except FileNotFoundError:
+        raise ResultError(path, "does not exist (a broken link?)") from None
     except OSError as exc:
-        raise ResultError(path, f"cannot read ({exc})") from None
+        raise ResultError(path, f"cannot read ({exc.strerror})") from None
     return parse(data, path)
 
 
@@ -322,7 +326,9 @@ def is_result_name(name: str) -> bool:
 
 def _is_run_file(path: Path) -> bool:
     # Hidden files are work in progress: a pending result, a temporary file being written.
-    return not path.name.startswith(".") and is_result_name(path.name) and path.is_file()
+    # A folder or a broken link named like a result is kept, to be skipped with its reason:
+    # where a run's file should be, the gate must hear that it is not.
+    return not path.name.startswith(".") and is_result_name(path.name)
 
 
 def find_result_files(paths: Iterable[Path]) -> Iterator[Path]:

@@ -1,0 +1,101 @@
+"""The reliability lane, reading: result files lost, damaged or out of range, and the commands
+that read them (compare, summary, trace, init), on real runs (issue 21)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import suitekit
+from faultkit import (  # tree_token: autouse, the /proc scan after every case
+    benchlib,
+    copy_results,
+    run_once,
+    tree_token,  # noqa: F401
+)
+
+from benchlib import compare
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.reliability,
+    pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc"),
+]
+
+
+@pytest.fixture(scope="module")
+def markers_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The markers suite and a folder with one real serial-full and one real unit result."""
+    root = tmp_path_factory.mktemp("markers-runs")
+    target, out = suitekit.copy_suite("markers", root), root / "results"
+    run_once(target, out, "serial-full", "unit")
+    return target, out
+
+
+# --- 6: the gate fails when the current side lost a strategy ---------------------------------
+
+
+def _truncate(path: Path) -> str:
+    path.write_bytes(path.read_bytes()[:200])
+    return "not valid JSON"
+
+
+def _newer(path: Path) -> str:
+    path.write_text(json.dumps({**json.loads(path.read_text()), "schema_version": 99}))
+    return "schema version 99 is not supported"
+
+
+def _nan(path: Path) -> str:
+    path.write_text(json.dumps({**json.loads(path.read_text()), "wall_s": float("nan")}))
+    return "wall_s"
+
+
+def _folder(path: Path) -> str:
+    path.unlink()
+    path.mkdir()
+    return "is a folder"
+
+
+def _missing(path: Path) -> str:
+    path.unlink()
+    return compare.NO_FILE
+
+
+@pytest.mark.parametrize("damage", [_truncate, _newer, _nan, _folder, _missing])
+def test_06_a_strategy_lost_on_the_current_side_fails_the_gate(
+    tmp_path: Path, markers_runs: tuple[Path, Path], damage: Callable[[Path], str]
+) -> None:
+    """6. The current unit result truncated, newer, NaN, a folder, or gone: exit 3, a line
+    naming the strategy, the file and why; --allow-missing unit lets it pass."""
+    _, runs = markers_runs
+    base, current = tmp_path / "base", tmp_path / "current"
+    copy_results(runs, base)
+    [lost] = [p for p in copy_results(runs, current) if p.name.startswith("unit_")]
+    why = damage(lost)
+    proc = benchlib("compare", base, current)
+    assert proc.returncode == compare.LOST_EXIT, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    [line] = [x for x in proc.stdout.splitlines() if x.startswith("  - unit: ")]
+    assert why in line
+    if damage is not _missing:
+        assert str(lost) in line
+    assert "result: 1 strategy(ies) lost on the current side: unit" in proc.stdout
+    allowed = benchlib("compare", base, current, "--allow-missing", "unit")
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert "unit (allowed missing)" in allowed.stdout
+
+
+def test_06_a_current_side_with_only_damaged_files_fails_as_lost(
+    tmp_path: Path, markers_runs: tuple[Path, Path]
+) -> None:
+    """6. Every current file truncated: the gate names both lost strategies, exit 3."""
+    _, runs = markers_runs
+    base, current = tmp_path / "base", tmp_path / "current"
+    copy_results(runs, base)
+    for path in copy_results(runs, current):
+        _truncate(path)
+    proc = benchlib("compare", base, current)
+    assert proc.returncode == compare.LOST_EXIT, proc.stdout + proc.stderr
+    assert "lost on the current side: serial-full, unit" in proc.stdout
