@@ -99,3 +99,28 @@ def test_06_a_current_side_with_only_damaged_files_fails_as_lost(
     proc = benchlib("compare", base, current)
     assert proc.returncode == compare.LOST_EXIT, proc.stdout + proc.stderr
     assert "lost on the current side: serial-full, unit" in proc.stdout
+
+
+# --- 8: numbers out of range are skipped with one line ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("wall_s", -5), ("workers_observed", -3), ("started_at", "garbage"), ("cpu_user_s", 1e308)],
+)
+def test_08_a_number_out_of_range_is_skipped_naming_file_field_and_value(
+    tmp_path: Path, markers_runs: tuple[Path, Path], key: str, value: object
+) -> None:
+    """8. summary skips the file with one line naming it, the field and the value."""
+    _, runs = markers_runs
+    folder = tmp_path / "runs"
+    [bad, _] = copy_results(runs, folder)
+    bad.write_text(json.dumps({**json.loads(bad.read_text()), key: value}))
+    proc = benchlib("summary", folder)
+    assert proc.returncode == 0, proc.stderr
+    [line] = [x for x in proc.stderr.splitlines() if str(bad) in x]
+    assert line.startswith(f"benchlib: warning: skipped {bad}: ")
+    assert f"{key} is {value!r}" in line
+    assert "Traceback" not in proc.stderr
+    trace = benchlib("trace", bad)
+    assert trace.returncode == 2 and f"{key} is {value!r}" in trace.stderr
