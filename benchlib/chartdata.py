@@ -271,7 +271,12 @@ def scan_from_json(data: Any, path: str) -> Scan:
     return Scan(
         path=path,
         strategy=_str(data["strategy"], "strategy"),
-        points=tuple(_point(p) for p in _list(data["points"], "points")),
+        # A variant with no run that counts (all timed out, interrupted) has nothing to draw.
+        points=tuple(
+            _point(p)
+            for p in _list(data["points"], "points")
+            if _dict(p, "a point").get("wall_s_median") is not None
+        ),
         predicted=tuple(_prediction(p) for p in _list(data.get("predicted", []), "predicted")),
         recommended_workers=_opt_int(_dict(recommended, "recommended").get("workers")),
         recommended_dist=_opt_str(recommended.get("dist")),

@@ -257,6 +257,19 @@ def variants(strategy: Strategy, grid: Grid, usable: int) -> tuple[Variant, ...]
     return _linked(tuple(found.values()), strategy.name)
 
 
+def configured_note(found: Sequence[Variant], grid: Grid) -> str | None:
+    """Say when the strategy as configured is a variant the worker axis did not ask for."""
+    mine = next(v for v in found if v.configured)
+    if mine.workers in grid.workers:
+        return None
+    where = "serially" if not mine.workers else f"with {mine.workers} workers"
+    asked = ",".join(map(str, grid.workers))
+    return (
+        f"the strategy as configured runs {where} ({mine.strategy.name}), which --workers "
+        f"{asked} left out: it is scanned too, as the variant the others are compared to"
+    )
+
+
 def _variant(
     s: Strategy, workers: int, dist: str | None, values: Sequence[Value], configured: bool = False
 ) -> Variant:

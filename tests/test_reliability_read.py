@@ -17,6 +17,7 @@ from faultkit import (  # tree_token: autouse, the /proc scan after every case
 )
 
 from benchlib import compare
+from benchlib.machine import usable_cpus
 
 pytestmark = [
     pytest.mark.integration,
@@ -124,3 +125,28 @@ def test_08_a_number_out_of_range_is_skipped_naming_file_field_and_value(
     assert "Traceback" not in proc.stderr
     trace = benchlib("trace", bad)
     assert trace.returncode == 2 and f"{key} is {value!r}" in trace.stderr
+
+
+# --- 5 and 9: a scan whose every variant timed out; the variant as configured -----------------
+
+
+def test_05_09_a_scan_with_no_finished_run_leaves_a_folder_that_still_summarizes(
+    tmp_path: Path,
+) -> None:
+    """5. Every variant times out: scan, summary and run --summary end without a traceback.
+    9. gate is -n auto: the configured variant is gate@nN (N usable CPUs), not gate@n0, and
+    the scan says --workers 0 left it out."""
+    target = suitekit.copy_suite("scan_tiny", tmp_path)
+    out = tmp_path / "results"
+    n = usable_cpus()
+    scanned = benchlib("scan", "gate", "--target", target, "--results", out,
+                       "--workers", "0", "--timeout", "0.3")  # fmt: skip
+    assert "Traceback" not in scanned.stderr
+    assert f"configured: gate@n{n}-load" in scanned.stdout
+    assert f"(gate@n{n}-load), which --workers 0 left out" in scanned.stderr
+    summ = benchlib("summary", out)
+    assert summ.returncode == 0, summ.stderr
+    assert "Traceback" not in summ.stderr
+    run = benchlib("run", "serial-full", "--target", target, "--results", out, "--summary")
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
