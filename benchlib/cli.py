@@ -214,8 +214,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     for note in grid.notes:
         _warn(note)
     found = scanplan.variants(base.strategy, grid, usable_cpus())
-    if note := scanplan.configured_note(found, grid):
-        _warn(note)
+    if said := scanplan.configured_note(found, grid):
+        _warn(said)
     scanplan.check_xdist(found, base.interpreter)
     schedule = bench.Schedule(args.repeat, args.warmup, args.budget, args.width)
     t0 = time.monotonic()
