@@ -279,7 +279,12 @@ def cmd_trace(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else trace.path_for(Path(args.result))
     if not out.parent.is_dir():
         raise UsageError(f"--out {str(out)!r}: its folder does not exist")
-    results.write_atomic(out, trace.dumps(result))
+    if out.is_dir():
+        raise UsageError(f"--out {str(out)!r} is a folder; give the trace file's path")
+    try:
+        results.write_atomic(out, trace.dumps(result))
+    except OSError as exc:
+        raise UsageError(f"--out {str(out)!r} cannot be written ({exc.strerror})") from None
     print(f"wrote {out} (open it in https://ui.perfetto.dev or chrome://tracing)")
     return 0
 

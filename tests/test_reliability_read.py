@@ -12,6 +12,7 @@ import suitekit
 from faultkit import (  # tree_token: autouse, the /proc scan after every case
     benchlib,
     copy_results,
+    one_line_error,
     run_once,
     tree_token,  # noqa: F401
 )
@@ -150,3 +151,16 @@ def test_05_09_a_scan_with_no_finished_run_leaves_a_folder_that_still_summarizes
     run = benchlib("run", "serial-full", "--target", target, "--results", out, "--summary")
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr
+
+
+# --- 11: trace --out an existing folder -------------------------------------------------------
+
+
+def test_11_trace_out_an_existing_folder_is_one_line(
+    tmp_path: Path, markers_runs: tuple[Path, Path]
+) -> None:
+    _, runs = markers_runs
+    [result, _] = copy_results(runs, tmp_path / "runs")
+    proc = benchlib("trace", result, "--out", tmp_path)
+    one_line_error(proc, "--out", "is a folder")
+    assert not list(tmp_path.glob(".*.tmp"))
