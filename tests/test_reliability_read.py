@@ -4,6 +4,9 @@ that read them (compare, summary, trace, init), on real runs (issue 21)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +15,7 @@ import suitekit
 from faultkit import (  # tree_token: autouse, the /proc scan after every case
     benchlib,
     copy_results,
+    env,
     one_line_error,
     run_once,
     tree_token,  # noqa: F401
@@ -164,3 +168,47 @@ def test_11_trace_out_an_existing_folder_is_one_line(
     proc = benchlib("trace", result, "--out", tmp_path)
     one_line_error(proc, "--out", "is a folder")
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+# --- 10: init on a read-only project ----------------------------------------------------------
+
+
+def _without_write_permission() -> None:
+    """In the child: lose root's power to write where the mode forbids it (CAP_DAC_OVERRIDE)."""
+    if os.geteuid() == 0:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        for cap in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH: dropped at exec
+            libc.prctl(24, cap, 0, 0, 0)  # PR_CAPBSET_DROP
+
+
+def _init(target: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "benchlib", "init", "--target", str(target)],
+        capture_output=True, text=True, env=env(), preexec_fn=_without_write_permission,
+    )  # fmt: skip
+
+
+def _contents(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize("writable", ["nothing", "pyproject", "folder"])
+def test_10_init_on_a_read_only_project_is_one_line_and_changes_nothing(
+    tmp_path: Path, writable: str
+) -> None:
+    """10. A read-only folder (its pyproject writable or not), or a read-only pyproject in a
+    writable folder: one line, exit 2, and every file as it was."""
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (project / "pyproject.toml").chmod(0o644 if writable == "pyproject" else 0o444)
+    project.chmod(0o755 if writable == "folder" else 0o555)
+    before = _contents(project)
+    try:
+        proc = _init(project)
+        one_line_error(proc, "cannot be written", "nothing was changed")
+        assert _contents(project) == before
+    finally:
+        project.chmod(0o755)
