@@ -60,6 +60,7 @@ class RunPlan:
     part: Part | None = None
     selection: tuple[str, ...] = ()  # exact node ids (a shard), given to pytest in an @file
     command: tuple[str, ...] = ()  # a command step's argv, run instead of pytest
+    project: str | None = None  # the identity [tool.benchlib] declares (config.project)
 
     def pytest_args(self) -> list[str]:
         """Return pytest's arguments as a user would type them (without benchlib's plugin)."""
@@ -248,7 +249,9 @@ def bench(plans: Sequence[RunPlan], schedule: Schedule, listener: Listener) -> B
     results_dir = plans[0].results_dir
     (results_dir / "logs").mkdir(parents=True, exist_ok=True)
     where = _Where(
-        describe(plans[0].interpreter), target_info(plans[0].target), uuid.uuid4().hex[:12]
+        describe(plans[0].interpreter),
+        target_info(plans[0].target, plans[0].project),
+        uuid.uuid4().hex[:12],
     )
     done: list[tuple[RunResult, Path]] = []
     walls: dict[str, list[float]] = {p.strategy.name: [] for p in plans}

@@ -98,6 +98,7 @@ def _plans(args: argparse.Namespace, cfg: config.Config) -> list[bench.RunPlan]:
                 results_dir=results_dir,
                 interval_s=args.interval or cfg.interval_s,
                 show_output=args.show_output,
+                project=cfg.project,
             )
         )
     return plans

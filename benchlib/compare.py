@@ -35,12 +35,22 @@ class NothingInCommon(Exception):
     through, so the gate refuses instead (the CLI exits 2).
     """
 
-    def __init__(self, base: Sequence[str], current: Sequence[str]) -> None:
-        super().__init__(
-            "no strategy has completed runs on both sides "
-            f"(base: {', '.join(base) or 'none'}; current: {', '.join(current) or 'none'}); "
-            "nothing to compare"
-        )
+    def __init__(
+        self, base: Sequence[str], current: Sequence[str], projects: tuple[str, str] | None = None
+    ) -> None:
+        if projects is None:
+            text = (
+                "no strategy has completed runs on both sides "
+                f"(base: {', '.join(base) or 'none'}; current: {', '.join(current) or 'none'}); "
+                "nothing to compare"
+            )
+        else:  # the same strategies, but runs of different projects are never compared
+            text = (
+                f"base and current are different projects (base: {projects[0]}; current: "
+                f"{projects[1]}), so nothing is compared; if they are copies of one project, "
+                'say so with project = "NAME" in [tool.benchlib] and run them again'
+            )
+        super().__init__(text)
         self.base = tuple(base)
         self.current = tuple(current)
 
@@ -141,7 +151,9 @@ def compare(
     # With nothing in common, a strategy lost for a known cause (a file unreadable, a run that
     # did not count) is the finding; otherwise the two sides are simply not comparable.
     if not compared and not any(not x.allowed and x.reasons != (NO_FILE,) for x in lost):
-        raise NothingInCommon(_counted_names(base), _counted_names(current))
+        raise NothingInCommon(
+            _counted_names(base), _counted_names(current), _other_projects(base, current)
+        )
     noise = tuple(
         SideNoise(side, w)  # type: ignore[arg-type]
         for side, groups in sides.items()
@@ -173,6 +185,16 @@ def _why_lost(
     if current and not found:
         found.append("only warm-up runs")
     return tuple(found) or (NO_FILE,)
+
+
+def _other_projects(
+    base: Sequence[RunResult], current: Sequence[RunResult]
+) -> tuple[str, str] | None:
+    """Return both sides' projects when their counted runs share none, else None."""
+    b, c = (judge.projects(judge.counted(runs)) for runs in (base, current))
+    if not b or not c or set(b) & set(c):
+        return None
+    return ", ".join(b), ", ".join(c)
 
 
 def _counted_names(runs: Sequence[RunResult]) -> list[str]:

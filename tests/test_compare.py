@@ -130,8 +130,14 @@ def test_nothing_in_common_is_not_a_pass() -> None:
 
 def test_other_projects_results_are_nothing_in_common() -> None:
     other = Target(path="/src/other", git_commit=None, git_dirty=None, project="git@x:other")
-    with pytest.raises(NothingInCommon):
+    with pytest.raises(NothingInCommon) as caught:
         compare(runs("gate"), runs("gate", target=other))
+    # Issue 21 item 7: it was "no strategy has completed runs on both sides (base: gate;
+    # current: gate)", which contradicts itself; now it names both identities and the fix.
+    said = str(caught.value)
+    assert "base and current are different projects" in said
+    assert "(base: /src/project; current: git@x:other)" in said
+    assert 'project = "NAME" in [tool.benchlib]' in said
 
 
 def test_one_sided_strategies_are_listed_and_a_lost_one_fails_unless_allowed() -> None:

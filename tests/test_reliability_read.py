@@ -212,3 +212,24 @@ def test_10_init_on_a_read_only_project_is_one_line_and_changes_nothing(
         assert _contents(project) == before
     finally:
         project.chmod(0o755)
+
+
+# --- 7: two copies of one project -------------------------------------------------------------
+
+
+def test_07_two_copies_of_one_project_compare_when_it_declares_its_name(tmp_path: Path) -> None:
+    """7. Two copies without a git remote are two projects, said with both identities; with
+    project = "markers" in [tool.benchlib] they are one, and compare judges them."""
+    sides = {}
+    for side in ("base", "current"):
+        target = suitekit.copy_suite("markers", tmp_path / side)
+        run_once(target, tmp_path / f"{side}-plain", "serial-full")
+        (target / "pyproject.toml").write_text('[tool.benchlib]\nproject = "markers"\n')
+        run_once(target, tmp_path / f"{side}-named", "serial-full")
+        sides[side] = target
+    plain = benchlib("compare", tmp_path / "base-plain", tmp_path / "current-plain")
+    line = one_line_error(plain, "different projects", 'project = "NAME"')
+    assert f"base: {sides['base']}; current: {sides['current']}" in line
+    named = benchlib("compare", tmp_path / "base-named", tmp_path / "current-named")
+    assert named.returncode in (0, 1), named.stdout + named.stderr
+    assert "serial-full" in named.stdout and "result: " in named.stdout
