@@ -211,6 +211,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     cfg = config.load(Path(args.target))
     args.strategies, args.workers, args.pair, args.shard = [args.strategy], None, [], None
     (base,) = _plans(args, cfg)
+    scanplan.check_whole(base.strategy)
     grid = scanplan.grid(args.workers_axis, args.dist, args.axis, base.interpreter, usable_cpus())
     for note in grid.notes:
         _warn(note)

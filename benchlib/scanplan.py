@@ -229,6 +229,24 @@ def check_xdist(found: Sequence[Variant], python: Interpreter) -> None:
         )  # fmt: skip
 
 
+def check_whole(strategy: Strategy) -> None:
+    """Raise InputError for a strategy a scan cannot vary as one run: steps, or shards.
+
+    A variant replaces the strategy's workers; a strategy of steps (one serial because its
+    tests are unsafe under xdist) or of shards would silently become one run of the whole
+    selection with those workers, and be called the strategy as configured.
+    """
+    if strategy.steps:
+        problem = f"has {len(strategy.steps)} steps, which a scan cannot vary one by one"
+        fix = "scan each step as a strategy of its own (its markers, its workers)"
+    elif strategy.shards > 1:
+        problem = f"runs as {strategy.shards} shards, which a scan would run as one"
+        fix = "scan a strategy with the same selection and no shards"
+    else:
+        return
+    raise InputError("strategy", strategy.name, problem, fix)
+
+
 # --- variants -----------------------------------------------------------------------------
 
 

@@ -233,3 +233,25 @@ def test_07_two_copies_of_one_project_compare_when_it_declares_its_name(tmp_path
     named = benchlib("compare", tmp_path / "base-named", tmp_path / "current-named")
     assert named.returncode in (0, 1), named.stdout + named.stderr
     assert "serial-full" in named.stdout and "result: " in named.stdout
+
+
+# --- 4: a scan of a strategy of steps or shards -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("table", "said"),
+    [
+        ('steps = [{ markers = "not serial", workers = 2 }, { markers = "serial" }]', "2 steps"),
+        ("shards = 2", "2 shards"),
+    ],
+)
+def test_04_a_scan_of_a_composite_strategy_is_refused_in_one_line(
+    tmp_path: Path, table: str, said: str
+) -> None:
+    """4. It ran the whole selection with -n 2, the serial step's tests under xdist."""
+    target = suitekit.copy_suite("shards", tmp_path)
+    (target / "pyproject.toml").write_text(f"[tool.benchlib.strategies.ci]\n{table}\n")
+    out = tmp_path / "results"
+    proc = benchlib("scan", "ci", "--target", target, "--results", out, "--workers", "0,2")
+    one_line_error(proc, "strategy 'ci'", said)
+    assert not out.exists() or not list(out.glob("*.json"))
