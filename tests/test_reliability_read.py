@@ -255,3 +255,19 @@ def test_04_a_scan_of_a_composite_strategy_is_refused_in_one_line(
     proc = benchlib("scan", "ci", "--target", target, "--results", out, "--workers", "0,2")
     one_line_error(proc, "strategy 'ci'", said)
     assert not out.exists() or not list(out.glob("*.json"))
+
+
+# --- 14: list, junk files, suites whose every test is skipped ---------------------------------
+
+
+def test_14_list_requires_an_expression_given_twice_once(tmp_path: Path) -> None:
+    target = suitekit.copy_suite("markers", tmp_path)
+    (target / "pyproject.toml").write_text(
+        '[tool.benchlib]\nmarkers = "not network"\nargs = ["-m", "not network"]\n'
+        '[tool.benchlib.strategies.lane]\nmarkers = "not network"\n'
+    )
+    proc = benchlib("list", "--target", target)
+    assert proc.returncode == 0, proc.stderr
+    [lane] = [line for line in proc.stdout.splitlines() if line.startswith("lane ")]
+    assert "-m 'not network'" in lane
+    assert "and" not in lane
