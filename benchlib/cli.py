@@ -23,7 +23,7 @@ from benchlib.errors import BenchlibError, InputError, one_line
 UsageError = BenchlibError  # the summary and compare commands' errors
 
 if TYPE_CHECKING:
-    from benchlib import bench, machine, scan, summary
+    from benchlib import bench, machine, resultset, scan, summary
 
 
 def _results_dir(args: argparse.Namespace, cfg: config.Config) -> Path:
@@ -126,6 +126,13 @@ def _warn(text: str) -> None:
     print(f"benchlib: warning: {text}", file=sys.stderr)
 
 
+def _warn_skipped(skipped: Sequence[resultset.SkippedFile]) -> None:
+    from benchlib.report import skipped_lines
+
+    for line in skipped_lines(skipped):
+        _warn(line)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from benchlib.strategy import selection_text
 
@@ -180,8 +187,7 @@ def _summarize(paths: Sequence[Path], out: Path) -> None:
     s = summary.build(resultset.ResultSet(rs.runs, (*rs.skipped, *bad)), tuple(drawn.values()))
     if not s.runs:
         # As compare says: an empty report would pass for a summary of nothing in CI.
-        for skipped in s.skipped:
-            _warn(f"skipped {skipped.path}: {skipped.reason}")
+        _warn_skipped(s.skipped)
         where = ", ".join(repr(str(p)) for p in paths)
         raise UsageError(
             f"no result files in {where}; give the files or folders `benchlib run` wrote"
@@ -195,8 +201,7 @@ def _write(
 ) -> None:  # fmt: skip
     from benchlib import report
 
-    for skipped in s.skipped:
-        print(f"benchlib: warning: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+    _warn_skipped(s.skipped)
     written = report.write_outputs(s, out, scans=scans, scan_file=scan_file, note=_warn)
     if table:  # a scan prints its own table: one line per variant, not the lane report's
         print(report.render_table(s), file=stream)
@@ -254,8 +259,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if not Path(folder).is_dir():
             raise UsageError(f"{folder!r} is not a folder of result files")
         loaded, _ = parts.merged(resultset.load([Path(folder)]))  # shards: logical runs
-        for bad in loaded.skipped:
-            print(f"benchlib: warning: skipped {bad.path}: {bad.reason}", file=sys.stderr)
+        _warn_skipped(loaded.skipped)
         if not loaded.runs and (folder == args.base or not loaded.skipped):
             raise UsageError(f"no result files in {folder!r}; give a folder `benchlib run` wrote")
         sides.append(loaded)

@@ -18,6 +18,7 @@ from benchlib.advice import Advice
 from benchlib.errors import InputError
 from benchlib.judge import BudgetResult
 from benchlib.partsreport import check_words
+from benchlib.resultset import SkippedFile
 from benchlib.scan import ScanResult
 from benchlib.summary import StrategySummary, Summary
 from benchlib.wording import (
@@ -171,9 +172,23 @@ def render_table(summary: Summary) -> str:
         for run in summary.logical
         if not run.check.ok
     ]
-    lines += [f"skipped {s.path}: {s.reason}" for s in summary.skipped]
+    if summary.skipped:  # each is named once, in the warnings (skipped_lines) and summary.md
+        lines.append(f"{len(summary.skipped)} file(s) skipped: they could not be read")
     lines += [f"missing strategy {name}" for name in summary.missing]
     return "\n".join(lines) + "\n"
+
+
+# A folder of thousands of stray files must not bury the report: the first are named, the rest
+# counted (the Markdown summary lists them all).
+SKIPPED_SHOWN = 10
+
+
+def skipped_lines(skipped: Sequence[SkippedFile]) -> list[str]:
+    """Name each skipped file once, the first SKIPPED_SHOWN of them, then count the rest."""
+    lines = [f"skipped {s.path}: {s.reason}" for s in skipped[:SKIPPED_SHOWN]]
+    if len(skipped) > SKIPPED_SHOWN:
+        lines.append(f"and {len(skipped) - SKIPPED_SHOWN} more files skipped")
+    return lines
 
 
 def _summary_row(s: StrategySummary) -> tuple[str, ...]:
