@@ -178,10 +178,7 @@ def _why_lost(
     """
     prefix = file_prefix(name)
     found = [f"{s.path}: {s.reason}" for s in skipped if Path(s.path).name.startswith(prefix)]
-    found += [
-        f"run {r.run_id} did not count ({r.status}{', no time' if r.wall_s <= 0 else ''})"
-        for r in judge.left_out(current)
-    ]
+    found += [f"run {r.run_id} did not count ({_why_left_out(r)})" for r in judge.left_out(current)]
     if current and not found:
         found.append("only warm-up runs")
     return tuple(found) or (NO_FILE,)
@@ -257,6 +254,12 @@ def _machine_warnings(base: Sequence[RunResult], current: Sequence[RunResult]) -
     if found:
         found += [f"machine {label}: {text}" for label, text in sorted(described.items())]
     return found
+
+
+def _why_left_out(r: RunResult) -> str:
+    if judge.all_skipped(r):
+        return "every test skipped: no test body ran"
+    return f"{r.status}{', no time' if r.wall_s <= 0 else ''}"
 
 
 def exit_code(g: Gate) -> int:
