@@ -127,10 +127,9 @@ def record_rows(data: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
-# What a number read from a file may be, by field name, checked beside its type (typed.check).
-# A negative time or count, or one no run can reach, is no measurement: read as true, it would
-# be shown ("-5.00s", "-7 passed") and summed. Times from the run's start (start_s, session_s)
-# are left out: a stepped clock may put them a little before it.
+# What a number read from a file may be, by field name, checked beside its type: a negative
+# or unreachable time or count, read as true, was shown ("-5.00s", "-7 passed"). Times from the
+# run's start (start_s, session_s) are left out: a stepped clock may put them before it.
 MAX_SECONDS = 1e9  # about 32 years
 MAX_COUNT = 2**53  # the largest whole number a JSON reader anywhere keeps exact
 _SECONDS = (0.0, MAX_SECONDS, "a number of seconds")

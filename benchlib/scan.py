@@ -147,13 +147,9 @@ def _groups(rs: ResultSet) -> dict[str, dict[str, list[Run]]]:
 
 
 def _configured(variants: dict[str, list[Run]]) -> str:
-    """Return the variant that is the strategy as configured.
-
-    A scan runs it first in every round (scanplan.variants), so it is the variant of the first
-    run of the newest bench. Which variants the others compare to cannot tell: with a serial
-    and one parallel variant, either may be the configured one. Runs without a bench (files
-    of older versions) fall back to the variant most others compare to.
-    """
+    """Return the variant that is the strategy as configured: a scan runs it first in each
+    round (scanplan.variants). compare_to cannot tell with a serial and one parallel variant;
+    it decides only for runs without a bench (older files)."""
     runs = [r.result for group in variants.values() for r in group if r.result.bench_id]
     if runs:
         newest = max(runs, key=lambda r: r.started_at).bench_id
