@@ -150,8 +150,7 @@ def _configured(variants: dict[str, list[Run]]) -> str:
     """Return the variant that is the strategy as configured: a scan runs it first in each
     round (scanplan.variants). compare_to cannot tell with a serial and one parallel variant;
     it decides only for runs without a bench (older files)."""
-    runs = [r.result for group in variants.values() for r in group if r.result.bench_id]
-    if runs:
+    if runs := [r.result for group in variants.values() for r in group if r.result.bench_id]:
         newest = max(runs, key=lambda r: r.started_at).bench_id
         first = min((r for r in runs if r.bench_id == newest), key=lambda r: r.started_at)
         return first.strategy.name
