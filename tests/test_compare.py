@@ -7,9 +7,9 @@ import factories
 import pytest
 
 from benchlib import report
-from benchlib.compare import LOST_EXIT, NothingInCommon, compare, exit_code, parse_threshold
-from benchlib.results import Counts, RunResult, Target
-from benchlib.resultset import SkippedFile
+from benchlib.analyze.compare import LOST_EXIT, NothingInCommon, compare, exit_code, parse_threshold
+from benchlib.analyze.resultset import SkippedFile
+from benchlib.model.results import Counts, RunResult, Target
 
 pytestmark = pytest.mark.unit
 

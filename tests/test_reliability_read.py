@@ -21,8 +21,8 @@ from faultkit import (  # tree_token: autouse, the /proc scan after every case
     tree_token,  # noqa: F401
 )
 
-from benchlib import compare
-from benchlib.machine import usable_cpus
+from benchlib.analyze import compare
+from benchlib.plan.machine import usable_cpus
 
 pytestmark = [
     pytest.mark.integration,

@@ -10,8 +10,9 @@ import factories
 import jsonschema
 import pytest
 
-from benchlib import results, resultset
-from benchlib.results import ResultError, TestRecord
+from benchlib.analyze import resultset
+from benchlib.model import results
+from benchlib.model.results import ResultError, TestRecord
 
 pytestmark = pytest.mark.unit
 
