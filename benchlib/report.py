@@ -9,13 +9,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchlib import stats
 from benchlib.analyze import advice
 from benchlib.analyze.judge import BudgetResult
+from benchlib.analyze.resultset import SkippedFile
 from benchlib.analyze.scan import stored
 from benchlib.analyze.scan.pick import ScanResult
 from benchlib.analyze.summary import StrategySummary, Summary
@@ -36,7 +37,7 @@ from benchlib.model import results
 from benchlib.render import markdown
 
 if TYPE_CHECKING:  # compare renders nothing itself, so report needs only its types
-    from benchlib.analyze.compare import Gate, GateRow
+    from benchlib.analyze.compare import Gate, GateRow, Lost
 
 SUMMARY_FORMAT = "benchlib-summary"
 # Bump when a field of summary.json changes meaning or goes away.
@@ -185,7 +186,8 @@ def render_table(summary: Summary, e: Explanation | None = None) -> str:
         for run in summary.logical
         if not run.check.ok
     ]
-    lines += [f"skipped {s.path}: {s.reason}" for s in summary.skipped]
+    if summary.skipped:  # each is named once, in the warnings (skipped_lines) and summary.md
+        lines.append(f"{len(summary.skipped)} file(s) skipped: they could not be read")
     lines += [f"missing strategy {name}" for name in summary.missing]
     lines += [f"{f.title.lower()}: {plain(x)}" for f in e.findings for x in f.terminal]
     lines += [f"why: {plain(w.text)}" for w in e.whys]
@@ -193,6 +195,19 @@ def render_table(summary: Summary, e: Explanation | None = None) -> str:
     lines += [f"  {i}. {plain(r.text)}" for i, r in enumerate(e.recommendations, start=1)]
     lines += ["", plain(e.bottom_line)]
     return "\n".join(lines) + "\n"
+
+
+# A folder of thousands of stray files must not bury the report: the first are named, the rest
+# counted (the Markdown summary lists them all).
+SKIPPED_SHOWN = 10
+
+
+def skipped_lines(skipped: Sequence[SkippedFile]) -> list[str]:
+    """Name each skipped file once, the first SKIPPED_SHOWN of them, then count the rest."""
+    lines = [f"skipped {s.path}: {s.reason}" for s in skipped[:SKIPPED_SHOWN]]
+    if len(skipped) > SKIPPED_SHOWN:
+        lines.append(f"and {len(skipped) - SKIPPED_SHOWN} more files skipped")
+    return lines
 
 
 def _summary_row(s: StrategySummary) -> tuple[str, ...]:
@@ -218,8 +233,16 @@ def _budget_line(b: BudgetResult) -> str:
 def render_gate(g: Gate) -> str:
     """Render the gate's findings as a plain-text table with budgets, warnings, a result line."""
     header = ("strategy", "runs", "base", "current", "delta", "verdict")
-    lines = _plain_table([header, *(_gate_row(r, g.threshold) for r in g.rows)])
+    lost = {x.name: x for x in g.lost}
+    lines = _plain_table([header, *(_gate_row(r, g.threshold, lost) for r in g.rows)])
     lines.append(METHOD_NOTE)
+    if g.lost:
+        lines += ["", "lost on the current side:"]
+        lines += [
+            f"  - {x.name}{' (allowed missing)' if x.allowed else ''}: {reason}"
+            for x in g.lost
+            for reason in x.reasons
+        ]
     if g.budgets:
         head = ("budget", "strategy", "limit", "actual", "status")
         lines += ["", *_plain_table([head, *(_budget_row(b) for b in g.budgets)])]
@@ -231,9 +254,12 @@ def render_gate(g: Gate) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _gate_row(r: GateRow, threshold: float) -> tuple[str, ...]:
+def _gate_row(r: GateRow, threshold: float, lost: Mapping[str, Lost]) -> tuple[str, ...]:
     j = r.judgement
     runs = f"{r.base_runs}/{r.current_runs}"
+    if r.name in lost:
+        said = "missing (allowed)" if lost[r.name].allowed else "LOST: no run counts in current"
+        return (r.name, runs, "-", "-", "-", said)
     if j is None:
         return (r.name, runs, "-", "-", "-", f"only in {r.presence.removesuffix(' only')}")
     base = seconds(j.before_s) if j.before_s is not None else "-"
@@ -267,6 +293,12 @@ def _plain_table(rows: Sequence[tuple[str, ...]]) -> list[str]:
 
 def _result_line(g: Gate) -> str:
     problems = []
+    if g.failed_lost:
+        names = ", ".join(x.name for x in g.failed_lost)
+        problems.append(
+            f"{len(g.failed_lost)} strategy(ies) lost on the current side: {names} "
+            "(--allow-missing NAME if it may be missing)"
+        )
     if g.regressions:
         names = ", ".join(r.name for r in g.regressions)
         problems.append(f"{count(len(g.regressions), 'regression')}: {names}")

@@ -93,7 +93,21 @@ def test_skipped_missing_and_other_machines_are_said(tmp_path: Path) -> None:
     assert "these results come from 2 machines" in md
     table = report.render_table(s)
     assert "[machines differ]" in table
-    assert "skipped results/bad.json: not valid JSON" in table
+    assert "1 file(s) skipped: they could not be read" in table
+    assert "bad.json" not in table  # named once, in the warnings: skipped_lines
+
+
+def test_thousands_of_skipped_files_are_said_in_a_bounded_number_of_lines() -> None:
+    """Issue 21 item 14: 3,334 junk files printed 6,700 lines, each skip twice."""
+    bad = [summary.SkippedFile(f"r/junk{i}.json", "not valid JSON") for i in range(3334)]
+    lines = report.skipped_lines(bad)
+    assert len(lines) == report.SKIPPED_SHOWN + 1
+    assert lines[0] == "skipped r/junk0.json: not valid JSON"
+    assert lines[-1] == f"and {3334 - report.SKIPPED_SHOWN} more files skipped"
+    assert report.skipped_lines(bad[:2]) == [
+        "skipped r/junk0.json: not valid JSON",
+        "skipped r/junk1.json: not valid JSON",
+    ]
 
 
 def test_instability_row_names_test_phase_and_first_line() -> None:

@@ -355,3 +355,27 @@ def test_files_with_wrong_types_are_skipped_with_the_reason(
     (skipped,) = s.skipped
     assert Path(skipped.path).name == "bad.json"
     assert reason in skipped.reason
+
+
+def test_a_strategy_whose_every_test_was_skipped_is_no_timing() -> None:
+    """Issue 21 item 14: it was judged "faster" and recommended with no word that no test
+    body ran; its runs timed start-up and collection only."""
+    skipped = Counts(skipped=12)
+    s = summary.analyze(
+        [
+            *(f.result("serial-full", wall_s=w, round=i) for i, w in enumerate((10, 10.1, 9.9))),
+            *(
+                f.result("gate", wall_s=w, round=i, outcome=skipped,
+                         strategy_kw={"compare_to": "serial-full", "workers": 2})
+                for i, w in enumerate((1.0, 1.1, 0.9))
+            ),
+        ]
+    )  # fmt: skip
+    gate = s.strategy("gate")
+    assert gate.status == "all skipped (3 runs)"
+    assert gate.wall is None
+    assert gate.comparison is not None
+    assert gate.comparison.word == "not compared"
+    assert gate.comparison.note == "`gate` ran no test body: every test was skipped"
+    said = advice.advise(s)
+    assert all(r.strategy != "gate" for r in said.recommendations)

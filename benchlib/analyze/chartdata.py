@@ -275,7 +275,7 @@ def scan_from_json(data: Any, path: str) -> Scan:
     return Scan(
         path=path,
         strategy=_str(data["strategy"], "strategy"),
-        points=tuple(_point(p) for p in _list(data["points"], "points")),
+        points=tuple(p for p in map(_point, _list(data["points"], "points")) if p is not None),
         predicted=tuple(_prediction(p) for p in _list(data.get("predicted", []), "predicted")),
         recommended_workers=_opt_int(_dict(recommended, "recommended").get("workers")),
         recommended_dist=_opt_str(recommended.get("dist")),
@@ -294,12 +294,16 @@ def _curve(fit: Any) -> tuple[float, float, float] | None:
     return (float(fit["serial_s"]), float(fit["parallel_s"]), float(fit["per_worker_s"]))
 
 
-def _point(p: Any) -> ScanPoint:
+def _point(p: Any) -> ScanPoint | None:
+    """Read a point; None for a variant with no run that counts (nothing to draw)."""
     p = _dict(p, "a point")
+    workers, runs = _int(p["workers"], "workers"), _int(p.get("runs", 0), "runs")
+    if p["wall_s_median"] is None:
+        return None  # all its runs timed out or were interrupted
     return ScanPoint(
-        workers=_int(p["workers"], "workers"),
+        workers=workers,
         dist=_opt_str(p.get("dist")),
-        runs=_int(p.get("runs", 0), "runs"),
+        runs=runs,
         wall_s_median=_number(p["wall_s_median"], "wall_s_median"),
         ci_low=_opt_number(p.get("ci_low")),
         ci_high=_opt_number(p.get("ci_high")),

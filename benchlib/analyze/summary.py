@@ -297,7 +297,11 @@ def _date(runs: Sequence[RunResult]) -> str:
 
 
 def _status_text(runs: Sequence[Run]) -> str:
-    counted = Counter(r.result.status for r in runs if not r.result.warmup)
+    counted = Counter(
+        "all skipped" if judge.all_skipped(r.result) else r.result.status
+        for r in runs
+        if not r.result.warmup
+    )
     if not counted:
         return "warm-up only"
     if len(counted) == 1:

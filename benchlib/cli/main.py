@@ -24,6 +24,7 @@ from benchlib.plan.runplan import RunPlan
 UsageError = BenchlibError  # the summary and compare commands' errors
 
 if TYPE_CHECKING:
+    from benchlib.analyze import resultset
     from benchlib.plan import machine
 
 
@@ -99,6 +100,7 @@ def _plans(args: argparse.Namespace, cfg: config.Config) -> list[RunPlan]:
                 results_dir=results_dir,
                 interval_s=args.interval or cfg.interval_s,
                 show_output=args.show_output,
+                project=cfg.project,
             )
         )
     return plans
@@ -126,6 +128,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _warn(text: str) -> None:
     print(f"benchlib: warning: {text}", file=sys.stderr)
+
+
+def _warn_skipped(skipped: Sequence[resultset.SkippedFile]) -> None:
+    from benchlib.report import skipped_lines
+
+    for line in skipped_lines(skipped):
+        _warn(line)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -174,8 +183,7 @@ def _summarize(paths: Sequence[Path], out: Path) -> None:
     from benchlib import pipeline
 
     r = pipeline.read(paths)
-    for skipped in r.summary.skipped:
-        _warn(f"skipped {skipped.path}: {skipped.reason}")
+    _warn_skipped(r.summary.skipped)
     pipeline.require_runs(r, paths)
     written = pipeline.write(r, out, note=_warn)
     print(pipeline.terminal(r))
@@ -194,10 +202,13 @@ def cmd_scan(args: argparse.Namespace) -> int:
     cfg = config.load(Path(args.target))
     args.strategies, args.workers, args.pair, args.shard = [args.strategy], None, [], None
     (base,) = _plans(args, cfg)
+    scanplan.check_whole(base.strategy)
     grid = scanplan.grid(args.workers_axis, args.dist, args.axis, base.interpreter, usable_cpus())
     for note in grid.notes:
         _warn(note)
     found = scanplan.variants(base.strategy, grid, usable_cpus())
+    if said := scanplan.configured_note(found, grid):
+        _warn(said)
     scanplan.check_xdist(found, base.interpreter)
     schedule = bench.Schedule(args.repeat, args.warmup, args.budget, args.width)
     t0 = time.monotonic()
@@ -240,14 +251,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if not Path(folder).is_dir():
             raise UsageError(f"{folder!r} is not a folder of result files")
         loaded, _ = parts.merged(resultset.load([Path(folder)]))  # shards: logical runs
-        for bad in loaded.skipped:
-            print(f"benchlib: warning: skipped {bad.path}: {bad.reason}", file=sys.stderr)
-        if not loaded.runs:
+        _warn_skipped(loaded.skipped)
+        if not loaded.runs and (folder == args.base or not loaded.skipped):
             raise UsageError(f"no result files in {folder!r}; give a folder `benchlib run` wrote")
-        sides.append(loaded.results)
+        sides.append(loaded)
     # Budgets are the limits recorded in the current runs: no configuration is read.
     try:
-        gate = compare.compare(sides[0], sides[1], threshold=threshold)
+        gate = compare.compare(
+            sides[0].results, sides[1].results, threshold=threshold,
+            skipped=sides[1].skipped, allow_missing=frozenset(args.allow_missing),
+        )  # fmt: skip
     except compare.NothingInCommon as exc:
         raise UsageError(str(exc)) from None
     print(report.render_gate(gate))
@@ -264,7 +277,12 @@ def cmd_trace(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else trace.path_for(Path(args.result))
     if not out.parent.is_dir():
         raise UsageError(f"--out {str(out)!r}: its folder does not exist")
-    results.write_atomic(out, trace.dumps(result))
+    if out.is_dir():
+        raise UsageError(f"--out {str(out)!r} is a folder; give the trace file's path")
+    try:
+        results.write_atomic(out, trace.dumps(result))
+    except OSError as exc:
+        raise UsageError(f"--out {str(out)!r} cannot be written ({exc.strerror})") from None
     print(f"wrote {out} (open it in https://ui.perfetto.dev or chrome://tracing)")
     return 0
 
