@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib.metadata
 import json
 import os
 import shlex
+import shutil
 import sys
 import tomllib
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -211,20 +214,58 @@ REQUIREMENTS = ("requirements-test.txt", "test-requirements.txt", "requirements/
                 "requirements-dev.txt")  # fmt: skip
 
 
+@dataclass(frozen=True)
+class _Change:
+    """One file init would write: its new text (None: left as it is) and what to say."""
+
+    path: Path
+    text: str | None
+    line: str
+
+
 def init(target: Path, *, python: str | None = None, benchlib: str | None = None) -> list[str]:
-    """Add what is missing; return one line per file saying what was done."""
+    """Add what is missing; return one line per file saying what was done.
+
+    Every change is prepared, then staged beside its file, then put in place: a project where
+    one file cannot be written is left as it was, never half set up.
+    """
     if not target.is_dir():
         raise UsageError(f"target {str(target)!r} is not a folder; pass --target DIR")
     python = python or _find_venv(target)
     ci = cicommand.detect(target)
-    lines = [_config(target, python, ci)]
     spec = benchlib_spec(install_origin(), target, benchlib)
-    lines.append(_noxfile(target / "noxfile.py", spec, python, tests_install(target, ci)))
-    if ci is not None:
-        lines.append(f"found the project's own test command in {ci.source}: {ci.line}")
     ignored = [f"/{_results_folder(target)}/", f"/{NOX_DIR}/"]
-    lines.append(_gitignore(target / ".gitignore", ignored))
-    return lines
+    changes = [
+        _config(target, python, ci),
+        _noxfile(target / "noxfile.py", spec, python, tests_install(target, ci)),
+        _gitignore(target / ".gitignore", ignored),
+    ]
+    _apply([c for c in changes if c.text is not None])
+    found = [f"found the project's own test command in {ci.source}: {ci.line}"] if ci else []
+    return [*(c.line for c in changes), *found]
+
+
+def _apply(changes: list[_Change]) -> None:
+    """Write every change or none: each to a temporary file first, then all renamed in place."""
+    staged: list[tuple[Path, _Change]] = []
+    try:
+        for c in changes:
+            if c.path.exists() and not os.access(c.path, os.W_OK):
+                raise PermissionError(errno.EACCES, "the file is read-only")
+            tmp = c.path.with_name(f".{c.path.name}.{uuid.uuid4().hex}.tmp")
+            staged.append((tmp, c))
+            tmp.write_text(c.text or "", encoding="utf-8")
+            if c.path.exists():
+                shutil.copymode(c.path, tmp)
+    except OSError as exc:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise UsageError(
+            f"{c.path} cannot be written ({exc.strerror}); nothing was changed: make the "
+            "project writable, then run init again"
+        ) from None
+    for tmp, c in staged:
+        os.replace(tmp, c.path)
 
 
 def _results_folder(target: Path) -> str:
@@ -269,21 +310,21 @@ def ci_tables(ci: cicommand.CiCommand) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _config(target: Path, python: str | None, ci: cicommand.CiCommand | None) -> str:
+def _config(target: Path, python: str | None, ci: cicommand.CiCommand | None) -> _Change:
     """Write benchlib.toml unless the project configures benchlib already."""
     try:
         found = config.load(target)
     except UsageError as exc:
         raise UsageError(f"{exc}; fix it, then run init again") from None
     if found.source is not None and found.source.name == config.OWN_FILE:
-        return f"kept {found.source}: it exists"
+        return _Change(found.source, None, f"kept {found.source}: it exists")
     if found.source is not None and _has_table(found.source):
-        return f"kept {found.source}: it already has [tool.benchlib]"
+        return _Change(found.source, None, f"kept {found.source}: it already has [tool.benchlib]")
     path = target / config.OWN_FILE
     setting = PYTHON_SET.format(python=_lit(python)) if python else PYTHON_UNSET
-    path.write_text(CONFIG.format(python=setting, ci=ci_tables(ci) if ci else ""), "utf-8")
+    text = CONFIG.format(python=setting, ci=ci_tables(ci) if ci else "")
     with_ci = " and the `ci` strategy, the project's own test command" if ci else ""
-    return f"created {path}{with_ci} (pyproject.toml is left as it is)"
+    return _Change(path, text, f"created {path}{with_ci} (pyproject.toml is left as it is)")
 
 
 def _has_table(pyproject: Path) -> bool:
@@ -291,31 +332,31 @@ def _has_table(pyproject: Path) -> bool:
     return isinstance(data.get("tool", {}).get("benchlib"), dict)
 
 
-def _noxfile(path: Path, spec: list[str], python: str | None, install: list[str]) -> str:
+def _noxfile(path: Path, spec: list[str], python: str | None, install: list[str]) -> _Change:
     if path.exists():
-        return f"kept {path}: it exists; see benchlib's README to add the bench sessions"
+        return _Change(
+            path, None, f"kept {path}: it exists; see benchlib's README to add the bench sessions"
+        )
     where = "the project's Python (PYTHON)" if python else "a venv of their own"
-    path.write_text(
-        NOXFILE.format(
-            benchlib=json.dumps(spec), python=_lit(python) if python else "None",
-            tests_install=json.dumps(install), tests_where=where,
-        ),
-        encoding="utf-8",
+    text = NOXFILE.format(
+        benchlib=json.dumps(spec), python=_lit(python) if python else "None",
+        tests_install=json.dumps(install), tests_where=where,
     )  # fmt: skip
-    return (
+    line = (
         f"created {path}: `nox -s bench` runs every strategy that fits; it installs benchlib "
         f"from BENCHLIB = {json.dumps(spec)} (edit that line to change it)"
     )
+    return _Change(path, text, line)
 
 
-def _gitignore(path: Path, patterns: list[str]) -> str:
+def _gitignore(path: Path, patterns: list[str]) -> _Change:
     """Append the patterns .gitignore lacks; a pattern written with or without slashes counts."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     have = {line.strip().strip("/") for line in text.splitlines()}
     missing = [p for p in patterns if p.strip("/") not in have]
     if not missing:
-        return f"{path} already ignores {', '.join(patterns)}"
+        return _Change(path, None, f"{path} already ignores {', '.join(patterns)}")
     verb = "added" if path.exists() else "created"
     sep = "\n" if text and not text.endswith("\n") else ""
-    path.write_text(text + sep + "\n".join(missing) + "\n", encoding="utf-8")
-    return f"{verb} {', '.join(missing)} in {path}: results and venvs must not make git dirty"
+    line = f"{verb} {', '.join(missing)} in {path}: results and venvs must not make git dirty"
+    return _Change(path, text + sep + "\n".join(missing) + "\n", line)
