@@ -23,7 +23,7 @@ from benchlib.lock import Held, exclusive
 from benchlib.machine import Interpreter, describe, target_info
 from benchlib.results import Machine, Part, RunResult, StrategyRecord, Target
 from benchlib.running import Launch, Progress, run, signals_ignored
-from benchlib.strategy import Strategy, pytest_args
+from benchlib.strategy import Strategy, pytest_args, xdist_loads
 
 OBSERVER_DIR = Path(__file__).parent / "_observer"
 OBSERVER_PLUGIN = ("-p", "benchlib_observer")
@@ -75,7 +75,9 @@ class RunPlan:
             paths=paths,
             shared_args=self.shared_args,
             workers=self.workers,
-            xdist_installed=self.interpreter.xdist is not None,
+            xdist_installed=xdist_loads(
+                self.strategy, self.interpreter.xdist is not None, os.environ
+            ),
         )
 
     def argv(self) -> tuple[str, ...]:
