@@ -238,6 +238,28 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return 0 if done.all_completed else 1
 
 
+def cmd_explore(args: argparse.Namespace) -> int:
+    from benchlib.explore import race, writeout
+    from benchlib.progress import Display
+
+    cfg = config.load(Path(args.target))
+    # The project's CI lane where one is declared, else the gate, else the first strategy.
+    default = next((n for n in ("ci", "gate") if n in cfg.strategies), next(iter(cfg.strategies)))
+    args.strategies, args.workers = [args.strategy or default], None
+    args.pair, args.shard = [], None
+    (base,) = _plans(args, cfg)
+    out = base.results_dir
+    base = dataclasses.replace(base, results_dir=out / "explore")
+    check_results_dir(base.results_dir)
+    budget_s = args.budget * 60 if args.budget is not None else None
+    outcome = race.explore(base, budget_s, Display(sys.stderr))
+    written = writeout.write(outcome, cfg.target, out, do_apply=args.apply)
+    print(race.RULE)
+    print(writeout.headline(outcome))
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from benchlib import compare, parts, report, resultset
 
@@ -290,6 +312,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
     "scan": cmd_scan,
+    "explore": cmd_explore,
     "list": cmd_list,
     "summary": cmd_summary,
     "compare": cmd_compare,

@@ -272,6 +272,9 @@ def _read_pyproject(path: Path) -> dict[str, Any]:
     return found
 
 
+STRATEGIES_FILE = "strategies.toml"  # in the results folder, written by explore and scan
+
+
 def load(target: Path) -> Config:
     """Load the target's configuration; raise on the first problem found."""
     if not target.is_dir():
@@ -282,7 +285,11 @@ def load(target: Path) -> Config:
     table = _read_pyproject(source) if source.is_file() else {}
     src = str(source)
     _check_keys(table, TOP_KEYS, "tool.benchlib", src)
-    strategies, own = _strategies(table.get("strategies", {}), src)
+    # Strategies explore and scan wrote (results/strategies.toml) run by name; the project's
+    # own pyproject.toml wins where both name one.
+    written = target / str(table.get("results", "results")) / STRATEGIES_FILE
+    extra = _read_pyproject(written).get("strategies", {}) if written.is_file() else {}
+    strategies, own = _strategies({**extra, **table.get("strategies", {})}, src)
     for key in ("compare_to", "like"):
         _check_links(strategies, key, src)
     args, markers, keyword = split_selection(table.get("args", ()))

@@ -196,6 +196,7 @@ def resolve_workers(workers: Workers, usable_cpus: int) -> int:
 
 AUTOLOAD_ENV = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
 XDIST_PLUGIN_NAMES = frozenset({"xdist", "xdist.plugin"})
+BLOCKED_XDIST = frozenset({"no:xdist", "no:xdist.plugin"})
 
 
 def loaded_by_args(args: Sequence[str], names: frozenset[str]) -> bool:
@@ -212,9 +213,10 @@ def xdist_loads(strategy: Strategy, installed: bool, environ: Mapping[str, str])
     """Tell whether pytest will load xdist for this strategy: installed, and autoloaded or -p'd.
 
     With PYTEST_DISABLE_PLUGIN_AUTOLOAD set, an installed xdist is not loaded and `-n 0` is a
-    usage error (anyio's CI runs that way); only `-p xdist` brings it back.
+    usage error (anyio's CI runs that way); only `-p xdist` brings it back. `-p no:xdist`
+    blocks it whatever else is said.
     """
-    if not installed:
+    if not installed or loaded_by_args(strategy.args, BLOCKED_XDIST):
         return False
     autoload_off = (strategy.env.get(AUTOLOAD_ENV) if AUTOLOAD_ENV in strategy.env
                     else environ.get(AUTOLOAD_ENV))  # fmt: skip

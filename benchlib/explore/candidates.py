@@ -196,8 +196,15 @@ def _plugins(lane: Strategy, workers: int, facts: Facts, installed: bool, cpus: 
         args = tuple(x for m in needed.values() for x in ("-p", m))
         change = Change(args=args, env={AUTOLOAD_ENV: "1"})
         kept = ", ".join(needed) or "none"
-        found.append(_make(lane, "autoload-off", ["autoload-off"], change,
-                           f"set `{AUTOLOAD_ENV}=1` and load only the plugins needed ({kept})"))
+        found.append(
+            _make(
+                lane,
+                "autoload-off",
+                ["autoload-off"],
+                change,
+                f"set `{AUTOLOAD_ENV}=1` and load only the plugins needed ({kept})",
+            )
+        )
     if unused and not facts.autoload_off:
         args = tuple(x for n in unused for x in ("-p", f"no:{n}"))
         found.append(_make(lane, "plugins-off", ["unused-plugins-off"], Change(args=args),

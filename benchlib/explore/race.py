@@ -34,6 +34,9 @@ from benchlib.strategy import Strategy
 # "Clearly slower than the best": its median over the leader's by more than this, or by more
 # than the lane's own A/A noise floor (stats.noise_floor) if that is wider.
 DROP_MARGIN = 0.10
+# With one run a side nothing shows the machine's noise yet: a wider margin for that round
+# (a shared 2-CPU machine moved single runs by 20% and more).
+DROP_MARGIN_FIRST = 0.25
 PAIRS = stats.pairs_for_interval()  # 6: the fewest pairs that give a 95% interval
 # The default budget, sized to the suite: this many runs of the lane, within these bounds.
 BUDGET_RUNS = 40
@@ -43,12 +46,12 @@ RULE = (
     "judged against the lane's run of the same round as a pair (the ratio lane/candidate; "
     f"Hodges-Lehmann estimate, Wilcoxon signed-rank {stats.CONFIDENCE:.0%} interval, "
     f"{PAIRS} pairs at least). A candidate is dropped when its median is over the best "
-    f"candidate's by more than {DROP_MARGIN:.0%} or the lane's noise floor, whichever is "
-    "wider, when its interval shows it slower than the lane, or when its interval includes "
-    "no change. The pick is the fastest candidate whose whole interval is above 1 (faster "
-    "than the lane); winners of different families are combined and the combination is "
-    "picked only if it is judged faster than that candidate in the same paired rounds. No "
-    "candidate shown faster: no change is recommended."
+    f"candidate's by more than {DROP_MARGIN:.0%} ({DROP_MARGIN_FIRST:.0%} after one run) or "
+    "the lane's noise floor, whichever is wider, when its interval shows it slower than the "
+    "lane, or when its interval includes no change. The pick is the fastest candidate whose "
+    "whole interval is above 1 (faster than the lane); winners of different families are "
+    "combined and the combination is picked only if it is judged faster than that candidate "
+    "in the same paired rounds. No candidate shown faster: no change is recommended."
 )
 
 
@@ -80,6 +83,7 @@ class Outcome:
     results_dir: Path
     rule: str = RULE
     lane_runs: tuple[RunResult, ...] = field(default_factory=tuple)
+    lane_env: Mapping[str, str] = field(default_factory=dict)
 
 
 def budget_for(lane_wall_s: float) -> float:
@@ -187,7 +191,7 @@ def explore(base: RunPlan, budget_s: float | None, listener: bench.Listener) -> 
         base.strategy.name, lane_facts, tuple(entries.values()), found.not_applicable, pick,
         combined, race.rounds, sum(len(v) for v in race.runs.values()), race.spent_s, budget,
         stopped, lane_runs[0] if lane_runs else None, (load0, os.getloadavg()[0]), out_dir,
-        lane_runs=lane_runs,
+        lane_runs=lane_runs, lane_env=dict(base.strategy.env),
     )  # fmt: skip
 
 
@@ -238,8 +242,8 @@ def _decided(j: Judgement) -> bool:
 
 
 def _drop(race: _Race, lane: str, plans: dict[str, RunPlan], entries: dict[str, Entry]) -> None:
-    floor = stats.noise_floor([r.wall_s for r in race.runs[lane]])
-    margin = max(DROP_MARGIN, floor)
+    walls = [r.wall_s for r in race.runs[lane]]
+    margin = max(DROP_MARGIN if len(walls) > 1 else DROP_MARGIN_FIRST, stats.noise_floor(walls))
     best = min((race.median(n) for n in plans), default=float("inf"))
     for name in list(plans):
         j = race.judged(lane, name)
@@ -260,7 +264,6 @@ def _pick(race: _Race, lane: str, entries: dict[str, Entry]) -> Entry | None:
     shown = [e for e in entries.values() if e.dropped is None and e.judgement is not None
              and _decided(e.judgement)]  # fmt: skip
     return min(shown, key=lambda e: race.median(e.candidate.strategy.name), default=None)
-
 
 
 def _combine(

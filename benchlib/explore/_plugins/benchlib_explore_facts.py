@@ -40,7 +40,9 @@ def pytest_collection_finish(session: Any) -> None:
             third_party[name] = {"module": module, "dist": dist.project_name}
     facts = {
         "python": list(sys.version_info[:3]),
-        "plugins": sorted(n for n, _ in pm.list_name_plugin() if n and not n.isdigit()),
+        "plugins": sorted(
+            n for n, p in pm.list_name_plugin() if n and p is not None and not n.isdigit()
+        ),
         "third_party": third_party,
         "xdist": pm.hasplugin("xdist"),
         "autoload_off": bool(os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")),
