@@ -22,7 +22,7 @@ PACKAGE = Path(benchlib.__file__).parent
 STAGES: tuple[tuple[str, ...], ...] = (
     ("__init__", "errors", "typed", "_observer.benchlib_protocol", "_watchdog"),
     ("model", "results", "strategy", "stats", "_observer.benchlib_observer"),
-    ("budgets", "machine", "config", "sampling"),
+    ("budgets", "machine", "probe", "config", "sampling"),
     ("events", "running"),
     ("recording", "lock", "trace"),  # trace: a saved result's view, written by the bench
     ("bench",),
