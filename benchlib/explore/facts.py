@@ -1,9 +1,10 @@
-"""What the project's pytest loads and selects, asked of pytest itself in one collect-only run.
+"""What the project's pytest loads and selects under one variant: the preflight.
 
-Used twice: for the configured lane (the facts the candidates are built from) and for each
-candidate before any timed run (the preflight: it starts, it loads what it should, it selects
-the same tests). A stand-in for the plugin, coverage and xdist facts until benchlib/probe.py
-(project-fit) lands; the preflight stays, since only a real start shows a variant can start.
+Each candidate, and the lane, is started once with --collect-only and a small plugin before any
+timed run: it starts (or the reason it cannot), which plugins loaded under its exact arguments
+and environment, which coverage core runs, and the node ids it selects. The lane's facts add
+benchlib.probe's answer (the Python version, which plugins come from which distribution, branch
+coverage): the one probe of the project's setup; the preflight only says what a variant did.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchlib import bench, running
+from benchlib import bench, probe, running
 from benchlib.bench import RunPlan
 
 PLUGIN_DIR = Path(__file__).parent / "_plugins"
@@ -43,7 +45,7 @@ class Facts:
 
     python: tuple[int, int, int]
     plugins: tuple[str, ...]  # every registered plugin name
-    third_party: Mapping[str, str]  # entry-point plugins: registered name -> module
+    third_party: Mapping[str, str]  # installed plugins that loaded: registered name -> module
     xdist: bool  # loaded
     autoload_off: bool
     capture: str | None
@@ -83,6 +85,22 @@ def ask(plan: RunPlan, stem: str) -> Facts | Failed:
     return _facts(data)
 
 
+def lane(plan: RunPlan) -> Facts | Failed:
+    """Return the lane's preflight completed by the project's probe (benchlib.probe)."""
+    found = ask(plan, f"explore-{plan.strategy.name}")
+    if isinstance(found, Failed):
+        return found
+    asked = probe.probe(plan.interpreter.path, plan.target, plan.pytest_args())
+    version = tuple(int(x) for x in re.findall(r"\d+", asked.python_version)[:3])
+    third = {p.name: p.module for p in asked.plugins
+             if p.distribution and p.name in found.plugins}  # fmt: skip
+    cov = found.coverage
+    if cov is not None and asked.coverage is not None and asked.coverage.branch:
+        cov = dataclasses.replace(cov, branch=True)
+    major, minor, micro = (*version, 0, 0, 0)[:3] if version else found.python
+    return dataclasses.replace(found, python=(major, minor, micro), third_party=third, coverage=cov)
+
+
 def _last_line(log: Path) -> str:
     try:
         lines = [x for x in log.read_text(errors="replace").splitlines() if x.strip()]
@@ -98,7 +116,7 @@ def _facts(data: Mapping[str, Any]) -> Facts:
     return Facts(
         python=(major, minor, micro),
         plugins=tuple(data["plugins"]),
-        third_party={k: str(v["module"]) for k, v in data["third_party"].items()},
+        third_party={},  # the probe's: see lane()
         xdist=bool(data["xdist"]),
         autoload_off=bool(data["autoload_off"]),
         capture=data.get("capture"),

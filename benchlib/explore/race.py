@@ -146,7 +146,7 @@ def explore(base: RunPlan, budget_s: float | None, listener: bench.Listener) -> 
     """Race the candidates that apply to the base plan's strategy; return the standings."""
     load0 = os.getloadavg()[0]
     out_dir = base.results_dir
-    lane_facts = factsmod.ask(base, f"explore-{base.strategy.name}")
+    lane_facts = factsmod.lane(base)
     if isinstance(lane_facts, Failed):
         raise InputError(
             "strategy", base.strategy.name,

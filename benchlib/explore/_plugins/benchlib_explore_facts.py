@@ -1,4 +1,5 @@
-"""A pytest plugin explore loads with `-p` for one collect-only run: what loaded, what it selects.
+"""A pytest plugin explore loads with `-p` for one collect-only run (the preflight): what loaded
+under this exact variant, the coverage core it runs, what it selects.
 
 It runs in the project's interpreter (any Python pytest supports): standard library only, no
 benchlib import. It writes one JSON file, named by BENCHLIB_EXPLORE_FACTS, at the end of
@@ -32,18 +33,11 @@ def _coverage(config: Any) -> Any:
 def pytest_collection_finish(session: Any) -> None:
     config = session.config
     pm = config.pluginmanager
-    third_party = {}
-    for plugin, dist in pm.list_plugin_distinfo():
-        name = pm.get_name(plugin)
-        if name:
-            module = getattr(plugin, "__name__", "")
-            third_party[name] = {"module": module, "dist": dist.project_name}
     facts = {
         "python": list(sys.version_info[:3]),
         "plugins": sorted(
             n for n, p in pm.list_name_plugin() if n and p is not None and not n.isdigit()
         ),
-        "third_party": third_party,
         "xdist": pm.hasplugin("xdist"),
         "autoload_off": bool(os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")),
         "capture": getattr(config.option, "capture", None),
