@@ -1,6 +1,8 @@
 """Line-heavy pure Python: the coverage tracer's cost dominates the suite's time."""
 
-N = 20000
+import os
+
+N = int(os.environ.get("TRACER_LEVER_N", "20000"))
 
 
 def collatz_steps(n):
