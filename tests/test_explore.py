@@ -33,8 +33,14 @@ def _facts(**kw: object) -> Facts:
 
 
 def _cov(**kw: object) -> Coverage:
-    fields: dict[str, object] = {"version": "7.18", "branch": False, "timid": False,
-                                 "concurrency": (), "dynamic_context": None, "tracer": "CTracer"}
+    fields: dict[str, object] = {
+        "version": "7.18",
+        "branch": False,
+        "timid": False,
+        "concurrency": (),
+        "dynamic_context": None,
+        "tracer": "CTracer",
+    }
     return Coverage(**{**fields, **kw})  # type: ignore[arg-type]
 
 
