@@ -38,6 +38,7 @@ DROP_MARGIN = 0.10
 # (a shared 2-CPU machine moved single runs by 20% and more).
 DROP_MARGIN_FIRST = 0.25
 PAIRS = stats.pairs_for_interval()  # 6: the fewest pairs that give a 95% interval
+LANE_EVERY = 3  # in a long round, the lane runs again before every third candidate
 # The default budget, sized to the suite: this many runs of the lane, within these bounds.
 BUDGET_RUNS = 40
 BUDGET_MIN_S, BUDGET_MAX_S = 120.0, 3600.0
@@ -45,13 +46,17 @@ RULE = (
     "Each round runs the lane and every surviving candidate once, interleaved; a candidate is "
     "judged against the lane's run of the same round as a pair (the ratio lane/candidate; "
     f"Hodges-Lehmann estimate, Wilcoxon signed-rank {stats.CONFIDENCE:.0%} interval, "
-    f"{PAIRS} pairs at least). A candidate is dropped when its median is over the best "
-    f"candidate's by more than {DROP_MARGIN:.0%} ({DROP_MARGIN_FIRST:.0%} after one run) or "
+    f"{PAIRS} pairs at least; in the first round, against the median of the lane runs made "
+    f"between every {LANE_EVERY} candidates). A candidate is dropped when its ratio to the "
+    f"lane is below the best candidate's by more than {DROP_MARGIN:.0%} "
+    f"({DROP_MARGIN_FIRST:.0%} after one run) or "
     "the lane's noise floor, whichever is wider, when its interval shows it slower than the "
-    "lane, or when its interval includes no change. The pick is the fastest candidate whose "
-    "whole interval is above 1 (faster than the lane); winners of different families are "
-    "combined and the combination is picked only if it is judged faster than that candidate "
-    "in the same paired rounds. No candidate shown faster: no change is recommended."
+    "lane, or when its interval includes no change; from the second round on only the "
+    "fastest candidate of each family stays (levers of one family exclude each other). The "
+    "pick is the fastest candidate whose whole interval is above 1 (faster than the lane); "
+    "winners of different families are combined and the combination is picked only if it is "
+    "judged faster than that candidate in the same paired rounds. No candidate shown faster: "
+    "no change is recommended."
 )
 
 
@@ -128,6 +133,13 @@ class _Race:
 
     def bench_round(self, plans: Sequence[RunPlan]) -> None:
         order = list(plans) if self.rounds % 2 == 0 else [plans[0], *reversed(plans[1:])]
+        if len(order) > LANE_EVERY + 1:
+            # A long round (the first: every candidate) runs the lane again every LANE_EVERY
+            # candidates: each is screened against lane runs near it in time, not one made
+            # minutes earlier on a machine whose load has moved since.
+            lane, rest = order[0], order[1:]
+            order = [x for i in range(0, len(rest), LANE_EVERY)
+                     for x in (lane, *rest[i : i + LANE_EVERY])]  # fmt: skip
         done = bench.bench(order, bench.Schedule(repeat=1), self.listener)
         for r in done.results:
             self.runs.setdefault(r.strategy.name, []).append(r)
@@ -231,8 +243,9 @@ def _repeat(
         _drop(race, lane, plans, entries)
         if not plans or all(_decided(race.judged(lane, n)) for n in plans):
             return "decided"
-        per_round = race.spent_s / max(race.rounds, 1)
-        if time.monotonic() - race.t0 + per_round > budget_s:
+        # The next round: the lane and the survivors, at their medians so far.
+        next_s = race.median(lane) + sum(race.median(n) for n in plans)
+        if time.monotonic() - race.t0 + next_s > budget_s:
             return "budget"
         race.bench_round([lane_plan, *plans.values()])
 
@@ -243,13 +256,16 @@ def _decided(j: Judgement) -> bool:
 
 def _drop(race: _Race, lane: str, plans: dict[str, RunPlan], entries: dict[str, Entry]) -> None:
     walls = [r.wall_s for r in race.runs[lane]]
-    margin = max(DROP_MARGIN if len(walls) > 1 else DROP_MARGIN_FIRST, stats.noise_floor(walls))
-    best = min((race.median(n) for n in plans), default=float("inf"))
-    for name in list(plans):
-        j = race.judged(lane, name)
+    first = DROP_MARGIN_FIRST if race.rounds < 2 else DROP_MARGIN
+    margin = max(first, stats.noise_floor(walls))
+    judged = {n: race.judged(lane, n) for n in plans}
+    # Each candidate as its ratio to the lane runs beside it: the machine's drift cancels.
+    speed = {n: j.speedup or 0.0 for n, j in judged.items()}
+    best = max(speed.values(), default=0.0)
+    for name, j in judged.items():
         entries[name] = dataclasses.replace(entries[name], judgement=j)
         why = None
-        if race.median(name) > best * (1 + margin):
+        if speed[name] * (1 + margin) < best:
             why = f"clearly slower than the best candidate (over {margin:.0%} behind)"
         elif j.word == "slower" and j.ci_low is not None:
             why = "slower than the lane (95% interval below 1)"
@@ -258,12 +274,33 @@ def _drop(race: _Race, lane: str, plans: dict[str, RunPlan], entries: dict[str, 
         if why:
             entries[name] = dataclasses.replace(entries[name], dropped=why)
             del plans[name]
+    if race.rounds >= 2:
+        _one_per_family(plans, entries, speed)
+
+
+def _one_per_family(
+    plans: dict[str, RunPlan], entries: dict[str, Entry], speed: Mapping[str, float]
+) -> None:
+    """Keep the fastest candidate of each family: levers of one family exclude each other."""
+    best: dict[frozenset[str], str] = {}
+    for name in sorted(plans, key=lambda n: -speed[n]):
+        family = frozenset(entries[name].candidate.families)
+        if family in best:
+            why = f"behind {best[family]}, the fastest of its family (one of them can be used)"
+            entries[name] = dataclasses.replace(entries[name], dropped=why)
+            del plans[name]
+        else:
+            best[family] = name
 
 
 def _pick(race: _Race, lane: str, entries: dict[str, Entry]) -> Entry | None:
     shown = [e for e in entries.values() if e.dropped is None and e.judgement is not None
              and _decided(e.judgement)]  # fmt: skip
-    return min(shown, key=lambda e: race.median(e.candidate.strategy.name), default=None)
+    return max(shown, key=_speedup, default=None)
+
+
+def _speedup(e: Entry) -> float:
+    return (e.judgement.speedup if e.judgement else None) or 0.0
 
 
 def _combine(
@@ -273,7 +310,7 @@ def _combine(
     """Combine the best winner of each family; pick the combination only if shown faster."""
     lane = lane_plan.strategy.name
     winners: dict[str, Entry] = {}
-    for e in sorted(entries.values(), key=lambda e: race.median(e.candidate.strategy.name)):
+    for e in sorted(entries.values(), key=_speedup, reverse=True):
         if e.dropped is None and e.judgement is not None and _decided(e.judgement):
             for family in e.candidate.families:
                 winners.setdefault(family, e)
@@ -297,7 +334,8 @@ def _combine(
         versus_pick = race.judged(pick.candidate.strategy.name, name)
         if versus_pick.ci_low is not None:
             break
-        if time.monotonic() - race.t0 + race.spent_s / race.rounds > budget_s:
+        next_s = sum(race.median(p.strategy.name) for p in (lane_plan, pick_plan, combo_plan))
+        if time.monotonic() - race.t0 + next_s > budget_s:
             stopped = "budget"
             break
     j = race.judged(lane, name)

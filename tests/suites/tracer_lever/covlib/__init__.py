@@ -2,7 +2,7 @@
 
 import os
 
-N = int(os.environ.get("TRACER_LEVER_N", "20000"))
+N = int(os.environ.get("TRACER_LEVER_N", "50000"))
 
 
 def collatz_steps(n):
