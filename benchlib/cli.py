@@ -204,6 +204,7 @@ def _write(
 
 def cmd_scan(args: argparse.Namespace) -> int:
     from benchlib import bench, resultset, scan, scanjson, scanplan, scanreport, summary
+    from benchlib.explore import writeout
     from benchlib.machine import usable_cpus
     from benchlib.progress import Display
 
@@ -218,6 +219,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     schedule = bench.Schedule(args.repeat, args.warmup, args.budget, args.width)
     t0 = time.monotonic()
     done = bench.bench(scanplan.plans(base, found), schedule, Display(sys.stderr))
+    writeout.write_scan_variants(base.results_dir, [v.strategy for v in found], base.strategy)
     t1 = time.monotonic()
     rs = resultset.load([base.results_dir])
     scans = scan.analyze(rs, rule=args.rule, memory_budget=args.memory_budget)
@@ -254,9 +256,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
     budget_s = args.budget * 60 if args.budget is not None else None
     outcome = race.explore(base, budget_s, Display(sys.stderr))
     written = writeout.write(outcome, cfg.target, out, do_apply=args.apply)
-    print(race.RULE)
-    print(writeout.headline(outcome))
-    print("wrote " + ", ".join(str(p) for p in written))
+    print(f"{race.RULE}\n{writeout.headline(outcome)}\nwrote {', '.join(map(str, written))}")
     return 0
 
 

@@ -226,3 +226,20 @@ def test_explore_picks_the_coverage_core_with_a_paired_interval(tmp_path: Path) 
     assert "Each round runs the lane" in done.stdout  # the rule printed is the rule in the file
     listed = benchlib("list", "--target", str(target))
     assert "ci.pick" in listed.stdout and "ci.ctrace" in listed.stdout
+
+
+@pytest.mark.unit
+def test_a_scans_variants_run_by_name(tmp_path: Path) -> None:
+    from benchlib import scanplan
+
+    (tmp_path / "pyproject.toml").write_text("[tool.benchlib]\n")
+    gate = config.load(tmp_path).strategies["gate"]
+    grid = scanplan.grid("0,2", "load,worksteal", ["autoload"], interpreter(), 2)
+    found = [v.strategy for v in scanplan.variants(gate, grid, 2)]
+    (tmp_path / "results").mkdir()
+    writeout.write_scan_variants(tmp_path / "results", found, gate)
+    loaded = config.load(tmp_path).strategies
+    name = writeout.runnable_name("gate@n2-worksteal")
+    assert (loaded[name].workers, loaded[name].dist) == (2, "worksteal")
+    off = [n for n in loaded if "AUTOLOAD" in n]
+    assert off and all(loaded[n].env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] == "1" for n in off)

@@ -15,10 +15,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from benchlib import results
-from benchlib.config import STRATEGIES_FILE
+from benchlib.config import SCAN_STRATEGIES_FILE, STRATEGIES_FILE
 from benchlib.explore.candidates import Candidate, Change
 from benchlib.explore.catalogue import BY_NAME
 from benchlib.explore.race import Entry, Outcome
+from benchlib.strategy import Strategy
 
 # Variables the race sets for itself, never part of a strategy a maintainer runs.
 RACE_ONLY_ENV = ("COVERAGE_FILE",)
@@ -49,8 +50,12 @@ def _toml_value(v: object) -> str:
 
 def strategy_table(c: Candidate, lane: str, name: str | None = None) -> str:
     """Return a candidate as a [tool.benchlib.strategies.NAME] table that runs like the lane."""
-    s = c.strategy
-    fields: dict[str, object] = {"description": c.summary, "like": lane, "compare_to": lane}
+    return table(c.strategy, c.summary, lane, name)
+
+
+def table(s: Strategy, description: str, lane: str, name: str | None = None) -> str:
+    """Return a strategy as a table: the lane's selection (like), its own workers, args, env."""
+    fields: dict[str, object] = {"description": description, "like": lane, "compare_to": lane}
     fields["workers"] = s.workers
     if s.dist and s.workers:
         fields["dist"] = s.dist
@@ -61,6 +66,28 @@ def strategy_table(c: Candidate, lane: str, name: str | None = None) -> str:
         fields["env"] = env
     head = f"[tool.benchlib.strategies.{_key(name or s.name)}]"
     return head + "\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in fields.items())
+
+
+def runnable_name(name: str) -> str:
+    """Return a scan variant's name as a strategy name (gate@n2-load -> gate.n2-load)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "-", name.replace("@", ".", 1))
+
+
+def write_scan_variants(folder: Path, variants: Sequence[Strategy], base: Strategy) -> Path:
+    """Write a scan's variants beside its results, where config.load finds them."""
+    path = folder / SCAN_STRATEGIES_FILE
+    results.write_atomic(path, scan_toml(variants, base.name))
+    return path
+
+
+def scan_toml(variants: Sequence[Strategy], base: str) -> str:
+    """Return a scan's variants as strategies `benchlib run NAME` runs (scan-strategies.toml)."""
+    out = ["# Written by benchlib scan: `benchlib run NAME` confirms any variant.\n"]
+    for v in variants:
+        if v.name != base:
+            name = runnable_name(v.name)
+            out.append(f"# the scan's {v.name}\n" + table(v, v.description, base, name))
+    return "\n".join(out)
 
 
 def strategies_toml(o: Outcome) -> str:
