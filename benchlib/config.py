@@ -272,7 +272,8 @@ def _read_pyproject(path: Path) -> dict[str, Any]:
     return found
 
 
-STRATEGIES_FILE = "strategies.toml"  # in the results folder, written by explore and scan
+STRATEGIES_FILE = "strategies.toml"  # in the results folder, written by explore
+SCAN_STRATEGIES_FILE = "scan-strategies.toml"  # and by scan: their variants run by name
 
 
 def load(target: Path) -> Config:
@@ -287,8 +288,10 @@ def load(target: Path) -> Config:
     _check_keys(table, TOP_KEYS, "tool.benchlib", src)
     # Strategies explore and scan wrote (results/strategies.toml) run by name; the project's
     # own pyproject.toml wins where both name one.
-    written = target / str(table.get("results", "results")) / STRATEGIES_FILE
-    extra = _read_pyproject(written).get("strategies", {}) if written.is_file() else {}
+    extra: dict[str, Any] = {}
+    for name in (SCAN_STRATEGIES_FILE, STRATEGIES_FILE):
+        written = target / str(table.get("results", "results")) / name
+        extra |= _read_pyproject(written).get("strategies", {}) if written.is_file() else {}
     strategies, own = _strategies({**extra, **table.get("strategies", {})}, src)
     for key in ("compare_to", "like"):
         _check_links(strategies, key, src)
