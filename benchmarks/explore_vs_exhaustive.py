@@ -31,7 +31,7 @@ import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchlib.results import load_all
+from benchlib.model.results import load_all
 
 SUITES = Path(__file__).resolve().parent.parent / "tests" / "suites"
 LANES = {"scan_cpu": "serial-full", "scan_io": "serial-full", "tracer_lever": "ci"}

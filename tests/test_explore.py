@@ -8,16 +8,16 @@ import sys
 import tomllib
 from pathlib import Path
 
+import factories
 import pytest
+from suitekit import benchlib, copy_suite, interpreter
 
-from benchlib import config
-from benchlib.bench import RunPlan
 from benchlib.explore import candidates, facts, safety, writeout
 from benchlib.explore.catalogue import markdown_table
 from benchlib.explore.facts import Coverage, Facts, Failed
-from benchlib.strategy import Strategy, pytest_args, xdist_loads
-from tests import factories
-from tests.suitekit import benchlib, copy_suite, interpreter
+from benchlib.plan import config
+from benchlib.plan.runplan import RunPlan
+from benchlib.plan.strategy import Strategy, pytest_args, xdist_loads
 
 ROOT = Path(__file__).parent.parent
 
@@ -230,7 +230,7 @@ def test_explore_picks_the_coverage_core_with_a_paired_interval(tmp_path: Path) 
 
 @pytest.mark.unit
 def test_a_scans_variants_run_by_name(tmp_path: Path) -> None:
-    from benchlib import scanplan
+    from benchlib.plan import scanplan
 
     (tmp_path / "pyproject.toml").write_text("[tool.benchlib]\n")
     gate = config.load(tmp_path).strategies["gate"]

@@ -22,8 +22,8 @@ from xdist.scheduler import (
     WorkStealingScheduling,
 )
 
-from benchlib import schedulers, simulate
-from benchlib.results import Timeline, WorkerTimes
+from benchlib.analyze.scan import schedulers, simulate
+from benchlib.model.results import Timeline, WorkerTimes
 
 pytestmark = pytest.mark.unit
 
@@ -339,8 +339,8 @@ def test_a_prediction_under_the_bound_is_raised_to_it_and_says_so() -> None:
 
 @pytest.mark.unit
 def test_a_fit_that_cannot_be_made_says_why() -> None:
-    from benchlib import scaling
+    from benchlib.analyze.scan import fitting
 
-    why = scaling.no_fit_reason([(0, 5.0), (2, 3.0), (4, 2.5)])
+    why = fitting.no_fit_reason([(0, 5.0), (2, 3.0), (4, 2.5)])
     assert why is not None and "three worker counts" in why and "2, 4" in why
-    assert scaling.no_fit_reason([(1, 5.0), (2, 3.0), (4, 2.5)]) is None
+    assert fitting.no_fit_reason([(1, 5.0), (2, 3.0), (4, 2.5)]) is None

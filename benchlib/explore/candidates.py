@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from benchlib.explore.catalogue import BY_NAME, Family
 from benchlib.explore.facts import PLUGIN_DIR, Coverage, Facts
-from benchlib.strategy import AUTOLOAD_ENV, Strategy
+from benchlib.plan.strategy import AUTOLOAD_ENV, Strategy
 
 GC_PLUGIN = "benchlib_gc_freeze"
 XDIST_MODULE = "xdist.plugin"

@@ -1,5 +1,11 @@
 """The catalogue: every acceleration explore may try, when it applies, and where it comes from.
 
+`benchlib explore`: known accelerations tried safely on a project, ending in a change. The
+package: catalogue (what may be tried, and why) -> facts (what the project's pytest loads) ->
+candidates (the levers that apply, as strategies) -> preflight (each starts and selects the
+same tests) -> race (paired rounds against the configured lane, within a budget) -> safety
+(same outcomes, same coverage, the same work) -> writeout (explore.md, a patch, TOML).
+
 One table, rendered into docs/explore.md (tests/test_explore.py checks they agree). A lever is
 data: the candidates module decides from the project's facts which apply and builds the change.
 """

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchlib import bench, probe, running
-from benchlib.bench import RunPlan
+from benchlib import probe
+from benchlib.measure import bench, running
+from benchlib.plan.runplan import RunPlan
 
 PLUGIN_DIR = Path(__file__).parent / "_plugins"
 FACTS_PLUGIN = "benchlib_explore_facts"

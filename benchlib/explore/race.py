@@ -18,18 +18,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchlib import bench, judge, running, stats
-from benchlib.bench import RunPlan
+from benchlib import stats
+from benchlib.analyze import judge
+from benchlib.analyze.judge import Judgement
 from benchlib.errors import InputError
 from benchlib.explore import candidates as cands
 from benchlib.explore import facts as factsmod
 from benchlib.explore import safety
 from benchlib.explore.candidates import Candidate
 from benchlib.explore.facts import Facts, Failed
-from benchlib.judge import Judgement
-from benchlib.machine import usable_cpus
-from benchlib.results import COMPLETED, RunResult
-from benchlib.strategy import Strategy
+from benchlib.measure import bench, running
+from benchlib.model.results import COMPLETED, RunResult
+from benchlib.plan.machine import usable_cpus
+from benchlib.plan.runplan import RunPlan
+from benchlib.plan.strategy import Strategy
 
 # "Clearly slower than the best": its median over the leader's by more than this, or by more
 # than the lane's own A/A noise floor (stats.noise_floor) if that is wider.

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from benchlib.explore.candidates import Candidate
 from benchlib.explore.facts import Facts
-from benchlib.results import RunResult
+from benchlib.model.results import RunResult
 
 # Coverage may move by a line or two under another core (strands-labs/robots #3149: one line
 # of 17,000 tests' coverage differed): the total may differ by this many percentage points.

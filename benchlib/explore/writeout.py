@@ -14,12 +14,12 @@ import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from benchlib import results
-from benchlib.config import SCAN_STRATEGIES_FILE, STRATEGIES_FILE
 from benchlib.explore.candidates import Candidate, Change
 from benchlib.explore.catalogue import BY_NAME
 from benchlib.explore.race import Entry, Outcome
-from benchlib.strategy import Strategy
+from benchlib.model import results
+from benchlib.plan.config import SCAN_STRATEGIES_FILE, STRATEGIES_FILE
+from benchlib.plan.strategy import Strategy
 
 # Variables the race sets for itself, never part of a strategy a maintainer runs.
 RACE_ONLY_ENV = ("COVERAGE_FILE",)
