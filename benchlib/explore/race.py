@@ -28,6 +28,7 @@ from benchlib.explore import safety
 from benchlib.explore.candidates import Candidate
 from benchlib.explore.facts import Facts, Failed
 from benchlib.measure import bench, running
+from benchlib.measure.running import Progress
 from benchlib.model.results import COMPLETED, RunResult
 from benchlib.plan.machine import usable_cpus
 from benchlib.plan.runplan import RunPlan
@@ -123,11 +124,34 @@ def _coverage_lines(plan: RunPlan) -> safety.CoverageLines | None:
     return files, float(report["totals"]["percent_covered"])
 
 
+class _Rounds:
+    """Show the race's own round numbers and run count, each round being a bench of its own."""
+
+    def __init__(self, inner: bench.Listener) -> None:
+        self.inner, self.round, self.done = inner, 0, 0
+
+    def expect(self, total: int) -> None:
+        self.inner.expect(self.done + total)
+
+    def note(self, text: str) -> None:
+        self.inner.note(text)
+
+    def start(self, name: str, round_: int, warmup: bool) -> None:
+        self.inner.start(name, self.round, warmup)
+
+    def update(self, progress: Progress) -> None:
+        self.inner.update(progress)
+
+    def finish(self, result: RunResult, path: str) -> None:
+        self.done += 1
+        self.inner.finish(result, path)
+
+
 class _Race:
     """The state of one race: plans, runs so far, who is still in and why others left."""
 
     def __init__(self, base: RunPlan, listener: bench.Listener, budget_s: float | None) -> None:
-        self.base, self.listener, self.asked_budget = base, listener, budget_s
+        self.base, self.listener, self.asked_budget = base, _Rounds(listener), budget_s
         self.runs: dict[str, list[RunResult]] = {}
         self.spent_s = 0.0
         self.rounds = 0
@@ -142,6 +166,7 @@ class _Race:
             lane, rest = order[0], order[1:]
             order = [x for i in range(0, len(rest), LANE_EVERY)
                      for x in (lane, *rest[i : i + LANE_EVERY])]  # fmt: skip
+        self.listener.round = self.rounds
         done = bench.bench(order, bench.Schedule(repeat=1), self.listener)
         for r in done.results:
             self.runs.setdefault(r.strategy.name, []).append(r)
@@ -177,7 +202,6 @@ def explore(base: RunPlan, budget_s: float | None, listener: bench.Listener) -> 
     cand_facts: dict[str, Facts] = {}
     for c in found.candidates:
         name = c.strategy.name
-        listener.note(f"preflight {name}")
         got = factsmod.ask(_plan(base, c.strategy, None), f"preflight-{name}")
         if isinstance(got, Failed):
             why = f"cannot start: pytest exit {got.exit_code}: {got.last_line} (see {got.log})"
