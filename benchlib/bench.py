@@ -230,7 +230,9 @@ def run_once(
     )  # fmt: skip
     measured = run(launch, progress=listener.update)
     with signals_ignored():
-        observed = events.read(events_path, t0=measured.t0_epoch, end=measured.end_epoch)
+        observed = events.read(
+            events_path, t0=measured.t0_epoch, end=measured.end_epoch, stop=measured.stop_epoch
+        )
         result = recording.build(ctx, measured, observed)
         results.write_atomic(final, results.dumps(result))
         pending.unlink(missing_ok=True)

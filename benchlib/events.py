@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from benchlib._observer import benchlib_protocol as protocol
-from benchlib.results import Counts, InFlight, TestRecord, Timeline, WorkerTimes
+from benchlib.results import Counts, InFlight, Phase, TestRecord, Timeline, WorkerTimes
 
+_PHASES: tuple[Phase, ...] = ("setup", "call", "teardown")
 # Seconds are kept to 0.1 ms: finer than any phase benchlib reports, and short in the file.
 _DIGITS = 4
 
@@ -72,12 +73,14 @@ def decode(lines: bytes) -> Iterator[dict[str, Any]]:
 class _Reader:
     """Fold events into an Observed, one event at a time."""
 
-    def __init__(self, t0: float, end: float) -> None:
-        self.t0, self.end = t0, end
+    def __init__(self, t0: float, end: float, stop: float | None) -> None:
+        self.t0, self.end, self.stop = t0, end, stop
         self.counts: Counter[str] = Counter()
         self.warnings: Counter[str] = Counter()
         self.tests: list[TestRecord] = []
         self.started: dict[str, tuple[str | None, float]] = {}
+        self.unfinished: dict[str, Phase] = {}
+        self.said_phases = False  # pytest named the phases of its unfinished tests
         self.workers: dict[str, dict[str, float]] = {}
         self.milestones: dict[str, float] = {}
         self.deselected = 0
@@ -136,15 +139,36 @@ class _Reader:
         )
 
     def in_flight(self) -> tuple[InFlight, ...]:
+        """Return the tests in flight at the stop, longest-running (the hang) first.
+
+        The one place that says a test did not finish: it started and never sent its outcome.
+        A test that started after the first stop signal (xdist feeds workers while it shuts
+        down) was not what the run was doing when stopped: it is left out, and counts as not
+        run. Its phase is the plugin's word; a test it named none for, when it caught the stop or
+        ended its session, had no report yet (setup); when pytest died, no one could say.
+        """
         flights = (
-            InFlight(nodeid, worker, self.rel(t), round(self.end - t, _DIGITS))
+            InFlight(
+                nodeid,
+                worker,
+                self.rel(t),
+                round(self.end - t, _DIGITS),
+                self.unfinished.get(nodeid, "setup" if self.said_phases else None),
+            )
             for nodeid, (worker, t) in self.started.items()
+            if self.stop is None or t <= self.stop
         )
         return tuple(sorted(flights, key=lambda f: -f.running_s))
 
 
 def _on_started(r: _Reader, e: dict[str, Any]) -> None:
     r.started[str(e["nodeid"])] = (e.get("worker"), float(e["t"]))
+
+
+def _on_unfinished(r: _Reader, e: dict[str, Any]) -> None:
+    phase = e["phase"]
+    if phase in _PHASES:
+        r.unfinished[str(e["nodeid"])] = phase
 
 
 def _on_collected(r: _Reader, e: dict[str, Any]) -> None:
@@ -162,14 +186,20 @@ def _on_deselected(r: _Reader, e: dict[str, Any]) -> None:
     r.deselected = max(r.deselected, int(e["n"]))
 
 
+def _on_interrupted(r: _Reader, e: dict[str, Any]) -> None:
+    r.said_phases = True
+
+
 def _on_end(r: _Reader, e: dict[str, Any]) -> None:
-    r.ended = True
+    r.ended = r.said_phases = True
     r.milestones["end"] = r.rel(e["t"])
 
 
 _HANDLERS: dict[str, Callable[[_Reader, dict[str, Any]], None]] = {
     protocol.TEST: _Reader.test,
     protocol.STARTED: _on_started,
+    protocol.UNFINISHED: _on_unfinished,
+    protocol.INTERRUPTED: _on_interrupted,
     protocol.COLLECTED: _on_collected,
     protocol.WARNING: _on_warning,
     protocol.DESELECTED: _on_deselected,
@@ -199,9 +229,9 @@ def _test_record(event: dict[str, Any], t0: float) -> TestRecord:
     )
 
 
-def read(path: Path, *, t0: float, end: float) -> Observed:
-    """Read a run's events; t0 and end are the run's start and end (epoch seconds)."""
-    reader = _Reader(t0, end)
+def read(path: Path, *, t0: float, end: float, stop: float | None = None) -> Observed:
+    """Read a run's events; t0, end and stop (the first stop signal) are epoch seconds."""
+    reader = _Reader(t0, end, stop)
     for event in iter_events(path):
         try:
             reader.feed(event)

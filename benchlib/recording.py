@@ -109,9 +109,11 @@ def message(m: Measured, o: Observed, ctx: Context) -> str | None:
         parts.append(f"pytest exited with code {m.exit_code} before its session ended")
     if o.in_flight:
         flights = [
-            f"{f.nodeid} on {f.worker or 'main'} for {f.running_s:.1f}s" for f in o.in_flight
+            f"{f.nodeid} (on {f.worker or 'main'}, in {f.phase or 'a phase unknown'}, "
+            f"{f.running_s:.1f}s)"
+            for f in o.in_flight
         ]
-        parts.append("in flight: " + _names(tuple(flights)))
+        parts.append("in flight (longest first): " + _names(tuple(flights)))
     not_run = o.not_run
     if not_run and m.ending == "exited" and (o.seen_anything and not o.session_ended):
         parts.append(
