@@ -46,6 +46,11 @@ class Observed:
         return tuple(n for n in self.collected_ids if n not in done)
 
     @property
+    def bodies_ran(self) -> bool:
+        """Say whether any test got past its setup: a run where none did timed no test."""
+        return any(t.phase in (None, "call", "teardown") for t in self.tests)
+
+    @property
     def collection_errors(self) -> bool:
         return any(t.phase == "collect" for t in self.tests)
 

@@ -4,6 +4,7 @@ how a run ended (its status) and why, in words.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 from dataclasses import dataclass
@@ -82,6 +83,10 @@ def status(m: Measured, o: Observed, *, command: bool = False) -> Status:
         return "passed" if m.exit_code == 0 else ("killed" if m.exit_code < 0 else "tests-failed")
     if m.exit_code in (0, 1) and not o.session_ended:
         return "crashed"  # exited as if it had a verdict, but never finished its session
+    if m.exit_code in (0, 1) and not o.bodies_ran:
+        # Nothing selected, every test skipped, or a plugin's verdict on no test (coverage
+        # under --cov-fail-under): pytest's exit code is not a timing of any test.
+        return "collection-error" if o.collection_errors else "no-tests"
     return status_for_exit(m.exit_code, collection_errors=o.collection_errors)
 
 
@@ -89,6 +94,41 @@ def _names(nodeids: tuple[str, ...]) -> str:
     shown = ", ".join(nodeids[:NAMED_IN_MESSAGE])
     more = len(nodeids) - NAMED_IN_MESSAGE
     return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _no_body(m: Measured, o: Observed, ctx: Context) -> str:
+    """Say why a session that ended ran no test body, and that it is no timing."""
+    if not o.collected:
+        why = "it selected no test"
+    elif o.counts.skipped + o.counts.xfailed >= (o.collected or 0):
+        why = f"all {o.collected} selected tests were skipped"
+    else:
+        why = f"none of its {o.collected} selected tests got past setup"
+    text = f"no test body ran: {why}, so this run timed nothing"
+    if m.exit_code == 1 and not o.collection_errors:
+        text += (
+            "; its exit 1 was no test's failure but a plugin's verdict (such as coverage under "
+            f"--cov-fail-under): see {ctx.log_path}"
+        )
+    return text
+
+
+def _observed_words(o: Observed, *, stopped: bool) -> list[str]:
+    """Say which tests were in flight and, when the session never ended, which never ran."""
+    words = []
+    if o.in_flight:
+        flights = [
+            f"{f.nodeid} (on {f.worker or 'main'}, in {f.phase or 'a phase unknown'}, "
+            f"{f.running_s:.1f}s)"
+            for f in o.in_flight
+        ]
+        words.append("in flight (longest first): " + _names(tuple(flights)))
+    not_run = o.not_run
+    if not_run and (stopped or (o.seen_anything and not o.session_ended)):
+        words.append(
+            f"{len(not_run)} of {o.collected} collected tests never ran: {_names(not_run)}"
+        )
+    return words
 
 
 def message(m: Measured, o: Observed, ctx: Context) -> str | None:
@@ -107,18 +147,9 @@ def message(m: Measured, o: Observed, ctx: Context) -> str | None:
         )
     elif m.exit_code in (0, 1) and not o.session_ended:
         parts.append(f"pytest exited with code {m.exit_code} before its session ended")
-    if o.in_flight:
-        flights = [
-            f"{f.nodeid} (on {f.worker or 'main'}, in {f.phase or 'a phase unknown'}, "
-            f"{f.running_s:.1f}s)"
-            for f in o.in_flight
-        ]
-        parts.append("in flight (longest first): " + _names(tuple(flights)))
-    not_run = o.not_run
-    if not_run and m.ending == "exited" and (o.seen_anything and not o.session_ended):
-        parts.append(
-            f"{len(not_run)} of {o.collected} collected tests never ran: {_names(not_run)}"
-        )
+    elif m.exit_code in (0, 1) and not o.bodies_ran:
+        parts.append(_no_body(m, o, ctx))
+    parts += _observed_words(o, stopped=m.ending != "exited")
     if m.leftovers:
         parts.append(f"{m.leftovers} process(es) of the tree outlived pytest and were killed")
     return "; ".join(parts) or None
@@ -162,6 +193,35 @@ def build(ctx: Context, m: Measured, o: Observed) -> RunResult:
         not_run=len(o.not_run),
         part=ctx.part,
         selection_sha256=None if o.collected is None else selection_digest(o.collected_ids),
+    )
+
+
+def after_death(
+    pending: RunResult, o: Observed | None, ended: datetime, wall_s: float, why: str
+) -> RunResult:
+    """Return the result the watchdog saves when benchlib died: the pending one, the wall time,
+    and what the events file saw of the run (tests done, in flight, never started)."""
+    done = (
+        pending
+        if o is None
+        else dataclasses.replace(
+            pending,
+            outcome=o.counts,
+            collected=o.collected,
+            tests=o.tests,
+            warning_categories=o.warning_categories,
+            timeline=o.timeline,
+            in_flight=o.in_flight,
+            not_run=len(o.not_run),
+            selection_sha256=None if o.collected is None else selection_digest(o.collected_ids),
+        )
+    )
+    words = [] if o is None else _observed_words(o, stopped=True)
+    return dataclasses.replace(
+        done,
+        ended_at=ended.isoformat(timespec="milliseconds"),
+        wall_s=round(max(wall_s, 0.0), 6),
+        message="; ".join([why, *words]),
     )
 
 

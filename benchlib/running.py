@@ -233,6 +233,7 @@ def _watchdog(pgid: int, token: str, launch: Launch, t0_epoch: float) -> subproc
     argv = [sys.executable, "-m", "benchlib._watchdog", str(os.getpid()), str(pgid), token]
     if launch.pending_path and launch.final_path:
         argv += [str(launch.pending_path), str(launch.final_path), repr(t0_epoch)]
+        argv.append(str(launch.events_path))
     env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
     return subprocess.Popen(
         argv,

@@ -1,0 +1,116 @@
+"""The reliability lane, how runs are measured and recorded (issue "Faults and bad input, second
+battery"): a run that ran no test body is no timing, the watchdog's result after kill -9 holds
+what the events file saw, bad bounds are refused, and the smaller run-side cases.
+
+One test per case (the issue's item number leads the docstring); faultkit's scan of
+``/proc/*/environ`` after each finds nothing alive.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import suitekit
+from faultkit import (  # tree_token: autouse, the /proc scan after every case
+    benchlib,
+    one_result,
+    result_files,
+    start,
+    tree_token,  # noqa: F401
+    wait_for,
+)
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.reliability,
+    pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc"),
+]
+
+# What pytest-cov does when the total is under --cov-fail-under: the session fails, whatever
+# ran (here nothing), and pytest exits 1 instead of 5.
+COV_FAIL_UNDER = """
+import pytest
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtestloop(session):
+    yield
+    session.testsfailed += 1
+"""
+SUITE = """
+import pytest
+
+
+def test_one():
+    pass
+
+
+@pytest.mark.skip(reason="not here")
+def test_two():
+    pass
+"""
+
+
+def _by_strategy(out: Path) -> dict[str, dict[str, object]]:
+    return {d["strategy"]["name"]: d for d in map(suitekit.validate, result_files(out))}
+
+
+def test_15_a_run_that_ran_no_test_body_is_no_timing(tmp_path: Path) -> None:
+    """15. Under a --cov-fail-under-like plugin, a lane that selected nothing exits 1, and one
+    whose every test is skipped exits 0: neither ran a test body, so neither is a timing, and
+    `run` does not exit 0."""
+    target = tmp_path / "proj"
+    target.mkdir()
+    (target / "conftest.py").write_text(COV_FAIL_UNDER)
+    (target / "test_c.py").write_text(SUITE)
+    (target / "pyproject.toml").write_text(
+        "[tool.benchlib.strategies.nothing]\nkeyword = 'nomatch'\ncompare_to = 'serial-full'\n"
+        "scope = 'subset'\n"
+        "[tool.benchlib.strategies.skips]\nkeyword = 'two'\ncompare_to = 'serial-full'\n"
+        "scope = 'subset'\n"
+    )
+    out = tmp_path / "results"
+    proc = benchlib("run", "nothing", "--target", target, "--results", out)
+    assert proc.returncode == 1, proc.stderr  # no run timed anything: not a success
+    (target / "conftest.py").unlink()
+    proc = benchlib("run", "skips", "--target", target, "--results", out)
+    assert proc.returncode == 1, proc.stderr
+    runs = _by_strategy(out)
+    nothing, skips = runs["nothing"], runs["skips"]
+    assert (nothing["status"], nothing["exit_code"]) == ("no-tests", 1)
+    assert "no test body ran: it selected no test" in str(nothing["message"])
+    assert "--cov-fail-under" in str(nothing["message"]) and "logs/" in str(nothing["message"])
+    assert (skips["status"], skips["exit_code"]) == ("no-tests", 0)
+    assert "all 1 selected tests were skipped" in str(skips["message"])
+    summ = benchlib("summary", out)
+    assert summ.returncode == 0, summ.stderr
+    facts = json.loads((out / "summary.json").read_text())
+    assert all(s["wall"] is None for s in facts["strategies"])  # never timed
+
+
+def test_12_the_watchdogs_result_after_kill_9_holds_what_the_events_saw(tmp_path: Path) -> None:
+    """12. kill -9 of `benchlib run` mid-test: the watchdog's result has the test that passed,
+    the one in flight and the one never started, and no events file stays in logs/."""
+    target = suitekit.copy_suite("stopped", tmp_path)
+    out, started = tmp_path / "results", tmp_path / "started"
+    started.mkdir()
+    proc = start(
+        "run", "serial-full", "--workers", "0", "--timeout", "120", "--target", target,
+        "--results", out, BENCH_STARTED_DIR=str(started),
+    )  # fmt: skip
+    wait_for(lambda: list(started.iterdir()))
+    proc.kill()
+    proc.communicate(timeout=60)
+    wait_for(lambda: result_files(out), timeout_s=30)
+    data = one_result(out)
+    assert data["status"] == "interrupted"
+    assert [row[:2] for row in data["tests"]] == [["test_stopped.py::test_a_passes", "passed"]]
+    assert data["outcome"]["passed"] == 1 and data["collected"] == 3
+    assert [x["nodeid"] for x in data["in_flight"]] == ["test_stopped.py::test_b_hangs"]
+    assert data["not_run"] == 1
+    message = data["message"]
+    assert "benchlib ended during this run" in message and "test_b_hangs (on main" in message
+    assert "1 of 3 collected tests never ran: test_stopped.py::test_c_after" in message
+    wait_for(lambda: not list((out / "logs").glob(".*")), timeout_s=10)
