@@ -110,7 +110,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     cfg = config.load(Path(args.target))
     plans, notes = split.expand_all(_plans(args, cfg), args.shard)  # shards and steps
+    crowded = [_crowded(max(p.workers for p in plans))]
     for warning in [*notes, *config.unregistered_markers(cfg, [p.strategy.name for p in plans])]:
+        _warn(warning)
+    for warning in filter(None, crowded):
         _warn(warning)
     become_subreaper()  # this process only runs benches: it may adopt the tree's orphans
     schedule = bench.Schedule(args.repeat, args.warmup, args.budget, args.width)
@@ -119,6 +122,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         # The whole folder, not only this bench's runs: never replace a fuller report.
         _summarize([plans[0].results_dir], plans[0].results_dir)
     return 0 if done.all_completed else 1
+
+
+def _crowded(workers: int) -> str | None:
+    from benchlib.machine import usable_cpus
+    from benchlib.strategy import crowded
+
+    return crowded(workers, usable_cpus())
 
 
 def _warn(text: str) -> None:
@@ -211,8 +221,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
     args.strategies, args.workers, args.pair, args.shard = [args.strategy], None, [], None
     (base,) = _plans(args, cfg)
     grid = scanplan.grid(args.workers_axis, args.dist, args.axis, base.interpreter, usable_cpus())
-    for note in grid.notes:
-        _warn(note)
+    for note in [*grid.notes, _crowded(max(grid.workers, default=0))]:
+        if note:
+            _warn(note)
     found = scanplan.variants(base.strategy, grid, usable_cpus())
     scanplan.check_xdist(found, base.interpreter)
     schedule = bench.Schedule(args.repeat, args.warmup, args.budget, args.width)

@@ -194,6 +194,20 @@ def resolve_workers(workers: Workers, usable_cpus: int) -> int:
     return usable_cpus if workers == "auto" else workers
 
 
+MAX_WORKERS = 512  # xdist workers one run may start: more is a typo, not a plan
+CROWDED = 4  # workers per usable CPU beyond which a run measures contention, not the suite
+
+
+def crowded(workers: int, usable_cpus: int) -> str | None:
+    """Say that a worker count is far above the CPUs, when it is."""
+    if workers <= CROWDED * max(usable_cpus, 1):
+        return None
+    return (
+        f"{workers} xdist workers on {usable_cpus} usable CPUs (more than {CROWDED} a CPU): "
+        "they take turns on the CPUs, so the runs measure contention more than the suite"
+    )
+
+
 def pytest_args(
     strategy: Strategy,
     *,

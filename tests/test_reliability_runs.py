@@ -9,12 +9,17 @@ One test per case (the issue's item number leads the docstring); faultkit's scan
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import suitekit
 from faultkit import (  # tree_token: autouse, the /proc scan after every case
     benchlib,
+    env,
+    one_line_error,
     one_result,
     result_files,
     start,
@@ -114,3 +119,42 @@ def test_12_the_watchdogs_result_after_kill_9_holds_what_the_events_saw(tmp_path
     assert "benchlib ended during this run" in message and "test_b_hangs (on main" in message
     assert "1 of 3 collected tests never ran: test_stopped.py::test_c_after" in message
     wait_for(lambda: not list((out / "logs").glob(".*")), timeout_s=10)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("run", "--interval", "1e-9"), "--interval: '1e-9' is not valid; give a number >= 0.01"),
+        (("run", "--interval", "1e9"), "--interval: '1e9' is not valid; give a number >= 0.01"),
+        (("run", "--workers", "1000"), "--workers: '1000' is not valid"),
+        (("run", "--workers", ""), "--workers: '' is not valid"),
+        (("scan", "serial-full", "--workers", ""), "--workers '' has ''"),
+        (("scan", "serial-full", "--workers", "0,600"), "not a count (0 to 512)"),
+        (("scan", "serial-full", "--axis", "env:=a"), "names the variable '', which is not"),
+    ],
+)
+def test_13_distorting_bounds_are_one_line_errors(
+    tmp_path: Path, args: tuple[str, ...], needle: str
+) -> None:
+    """13. A sampling interval that busy-loops or samples once, 1,000 workers, an empty worker
+    list and an empty variable name are refused before anything runs; --help states bounds."""
+    target = suitekit.copy_suite("markers", tmp_path)
+    proc = benchlib(*args, "--target", target, "--results", tmp_path / "results")
+    one_line_error(proc, needle)
+    assert not list(tmp_path.glob("results/*.json"))  # nothing ran
+    helps = benchlib("run", "--help").stdout + benchlib("scan", "--help").stdout
+    assert "0.01 to 5" in helps and "0 (serial) to 512" in helps and "each 0 to 512" in helps
+
+
+def test_13_workers_far_above_the_cpus_warn(tmp_path: Path) -> None:
+    """13. More than 4 workers a usable CPU: a warning says the runs measure contention."""
+    target = suitekit.copy_suite("markers", tmp_path)
+    cpu = min(os.sched_getaffinity(0))
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchlib", "run", "serial-full", "--workers", "5", "--target",
+         str(target), "--results", str(tmp_path / "results")],
+        env=env(), capture_output=True, text=True, timeout=300,
+        preexec_fn=lambda: os.sched_setaffinity(0, {cpu}),  # one usable CPU
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "benchlib: warning: 5 xdist workers on 1 usable CPUs (more than 4 a CPU)" in proc.stderr
