@@ -131,6 +131,7 @@ def test_12_the_watchdogs_result_after_kill_9_holds_what_the_events_saw(tmp_path
         (("scan", "serial-full", "--workers", ""), "--workers '' has ''"),
         (("scan", "serial-full", "--workers", "0,600"), "not a count (0 to 512)"),
         (("scan", "serial-full", "--axis", "env:=a"), "names the variable '', which is not"),
+        (("run", "unit", "--pair", "unit"), "--pair 'unit' is a strategy this run already runs"),
     ],
 )
 def test_13_distorting_bounds_are_one_line_errors(
@@ -142,6 +143,8 @@ def test_13_distorting_bounds_are_one_line_errors(
     proc = benchlib(*args, "--target", target, "--results", tmp_path / "results")
     one_line_error(proc, needle)
     assert not list(tmp_path.glob("results/*.json"))  # nothing ran
+    if "--pair" in args:
+        return  # 14. `--pair unit` on `run unit`, refused too
     helps = benchlib("run", "--help").stdout + benchlib("scan", "--help").stdout
     assert "0.01 to 5" in helps and "0 (serial) to 512" in helps and "each 0 to 512" in helps
 
