@@ -161,3 +161,37 @@ def test_13_workers_far_above_the_cpus_warn(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "benchlib: warning: 5 xdist workers on 1 usable CPUs (more than 4 a CPU)" in proc.stderr
+
+
+def test_14_a_collection_error_under_xdist_is_a_collection_error(tmp_path: Path) -> None:
+    """14. A module that cannot be imported, under -n 2: `collection-error` as serially, never
+    `tests-failed` timing part of the selection."""
+    target = suitekit.copy_suite("broken_collection", tmp_path)
+    out = tmp_path / "results"
+    proc = benchlib(
+        "run", "serial-full", "--workers", "2", "--target", target, "--results", out,
+        BENCH_BREAK="1",
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    data = one_result(out)
+    assert (data["status"], data["exit_code"]) == ("collection-error", 1)
+
+
+def test_14_sampled_cpu_says_why(tmp_path: Path) -> None:
+    """14. A test starts a busy server in its own session and returns; pytest ends cleanly: the
+    CPU recorded is the sampler's (the server's time never reached pytest's rusage), and the
+    message says so."""
+    target = tmp_path / "proj"
+    target.mkdir()
+    (target / "pytest.ini").write_text("[pytest]\n")
+    (target / "test_server.py").write_text(
+        "import subprocess, sys, time\n\n\ndef test_starts_a_server():\n"
+        "    subprocess.Popen([sys.executable, '-c', 'while True: pass'], "
+        "start_new_session=True)\n    time.sleep(2)\n"
+    )
+    out = tmp_path / "results"
+    proc = benchlib("run", "serial-full", "--workers", "0", "--target", target, "--results", out)
+    assert proc.returncode == 0, proc.stderr
+    data = one_result(out)
+    assert (data["status"], data["cpu_source"]) == ("passed", "sampled")
+    assert "CPU time is the sampler's, not the exact figure" in data["message"]

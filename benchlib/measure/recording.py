@@ -81,6 +81,10 @@ def status(m: Measured, o: Observed, *, command: bool = False) -> Status:
         return "passed" if m.exit_code == 0 else ("killed" if m.exit_code < 0 else "tests-failed")
     if m.exit_code in (0, 1) and not o.session_ended:
         return "crashed"  # exited as if it had a verdict, but never finished its session
+    if m.exit_code == 1 and o.collection_errors:
+        # xdist runs what its workers collected and exits 1; serial pytest stops and exits 2:
+        # either way a module of the selection never ran, so the run timed part of it.
+        return "collection-error"
     if m.exit_code in (0, 1) and not o.bodies_ran:
         # Nothing selected, every test skipped, or a plugin's verdict on no test (coverage
         # under --cov-fail-under): pytest's exit code is not a timing of any test.
@@ -126,6 +130,11 @@ def message(m: Measured, o: Observed, ctx: Context) -> str | None:
     parts += o.words(stopped=m.ending != "exited")
     if m.leftovers:
         parts.append(f"{m.leftovers} process(es) of the tree outlived pytest and were killed")
+    if m.cpu_source == "sampled" and m.ending == "exited":
+        parts.append(
+            "CPU time is the sampler's, not the exact figure: processes of the tree (a server "
+            "a test started, say) ran outside pytest's own accounting, orphaned or outliving it"
+        )
     return "; ".join(parts) or None
 
 
