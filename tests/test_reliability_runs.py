@@ -195,3 +195,30 @@ def test_14_sampled_cpu_says_why(tmp_path: Path) -> None:
     data = one_result(out)
     assert (data["status"], data["cpu_source"]) == ("passed", "sampled")
     assert "CPU time is the sampler's, not the exact figure" in data["message"]
+
+
+def test_14_a_failing_command_step_quotes_its_line_and_links_its_log(tmp_path: Path) -> None:
+    """14. A command step that fails (`coverage report --fail-under=100` says why on its last
+    line): its result quotes that line and names its own log, and so does the merged run."""
+    target = tmp_path / "proj"
+    target.mkdir()
+    (target / "test_a.py").write_text("def test_a():\n    pass\n")
+    line = "Coverage failure: total of 99 is less than fail-under=100"
+    command = [
+        sys.executable,
+        "-c",
+        f"import sys; print('Name Stmts'); print({line!r}); sys.exit(2)",
+    ]
+    (target / "pyproject.toml").write_text(
+        "[tool.benchlib.strategies.gate]\ncompare_to = 'serial-full'\nsteps = [{ workers = 0 }, "
+        f"{{ command = {json.dumps(command)} }}]\n"
+    )
+    out = tmp_path / "results"
+    proc = benchlib("run", "gate", "--target", target, "--results", out)
+    assert proc.returncode in (0, 1), proc.stderr
+    runs = sorted(map(suitekit.validate, result_files(out)), key=lambda d: d["part"]["index"])
+    step = runs[1]
+    assert repr(line) in step["message"] and step["log_path"] in step["message"]
+    summ = benchlib("summary", out)
+    assert summ.returncode == 0, summ.stderr
+    assert step["log_path"] in (out / "summary.json").read_text()

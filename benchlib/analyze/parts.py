@@ -271,6 +271,8 @@ def _run(runs: Sequence[Run], logical: LogicalRun, ids: Sequence[frozenset[str]]
         # One bench: the parts ran on one machine, and can be paired with what it ran.
         bench_id=benches.pop() if len(benches) == 1 else None,
         timeline=Timeline(),
+        # The log that says why: the first part that did not pass, else the first part's.
+        log_path=next((r.log_path for r in results if r.status != "passed"), first.log_path),
         in_flight=tuple(f for r in results for f in r.in_flight),
         not_run=sum(r.not_run for r in results),
         part=None,

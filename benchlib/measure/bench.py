@@ -166,6 +166,9 @@ def run_once(
         observed = events.read(
             events_path, t0=measured.t0_epoch, end=measured.end_epoch, stop=measured.stop_epoch
         )
+        if ctx.command and measured.exit_code:
+            tail = _log_tail(launch.log_path)
+            ctx = dataclasses.replace(ctx, last_line=recording.last_line(tail))
         result = recording.build(ctx, measured, observed)
         results.write_atomic(final, results.dumps(result))
         pending.unlink(missing_ok=True)
@@ -176,6 +179,16 @@ def run_once(
     if measured.ending == "interrupted":
         raise Interrupted(result, final)
     return result, final
+
+
+def _log_tail(path: Path, size: int = 8192) -> bytes:
+    """Return the end of a log (where a command says why it failed); empty if unreadable."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(f.seek(0, 2) - size, 0))
+            return f.read()
+    except OSError:
+        return b""
 
 
 def bench(plans: Sequence[RunPlan], schedule: Schedule, listener: Listener) -> Bench:

@@ -57,6 +57,18 @@ class Context:
     bench_id: str | None = None
     part: Part | None = None  # a shard or a step of a logical run
     command: bool = False  # a command step: not pytest, unless it starts pytest itself
+    last_line: str | None = None  # a failed command step's last line of output: its verdict
+
+
+LAST_LINE_CHARS = 300  # of a failed command's last line: "Coverage failure: total of 99 is ..."
+
+
+def last_line(log: bytes) -> str | None:
+    """Return a log's last non-empty line, cut short: where a command says why it failed."""
+    for line in reversed(log.decode(errors="replace").splitlines()):
+        if line.strip():
+            return line.strip()[:LAST_LINE_CHARS]
+    return None
 
 
 def run_id(name: str, started: datetime) -> str:
@@ -117,7 +129,11 @@ def message(m: Measured, o: Observed, ctx: Context) -> str | None:
     elif m.ending == "timeout":
         parts.append(f"stopped at the {ctx.strategy.timeout_s:g}s time limit; the tree was stopped")
     elif not o.seen_anything and ctx.command:
-        parts.append(f"a command step (no pytest observed) that exited with code {m.exit_code}")
+        said = f": {ctx.last_line!r}" if ctx.last_line and m.exit_code else ""
+        parts.append(
+            f"a command step (no pytest observed) that exited with code {m.exit_code}{said}; "
+            f"see {ctx.log_path}"
+        )
     elif not o.seen_anything:
         parts.append(
             "the observer recorded nothing (pytest did not load benchlib_observer); "
