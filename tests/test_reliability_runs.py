@@ -27,6 +27,8 @@ from faultkit import (  # tree_token: autouse, the /proc scan after every case
     wait_for,
 )
 
+from benchlib.analyze import summary
+
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.reliability,
@@ -222,3 +224,18 @@ def test_14_a_failing_command_step_quotes_its_line_and_links_its_log(tmp_path: P
     summ = benchlib("summary", out)
     assert summ.returncode == 0, summ.stderr
     assert step["log_path"] in (out / "summary.json").read_text()
+
+
+def test_14_a_merged_step_run_keeps_what_its_strategy_deselected(tmp_path: Path) -> None:
+    """14. Steps `unit` and `not unit` of a strategy that leaves out `network` (2 of 6 tests):
+    the merged run says 4 passed, 2 deselected, as one pytest run of the strategy would."""
+    target = suitekit.copy_suite("markers", tmp_path)
+    (target / "pyproject.toml").write_text(
+        "[tool.benchlib.strategies.steps]\ncompare_to = 'serial-full'\nmarkers = 'not network'\n"
+        "steps = [{ markers = 'unit' }, { markers = 'not unit' }]\n"
+    )
+    out = tmp_path / "results"
+    proc = benchlib("run", "steps", "--target", target, "--results", out)
+    assert proc.returncode == 0, proc.stderr
+    outcome = summary.summarize([out]).strategy("steps").outcome
+    assert outcome is not None and (outcome.passed, outcome.deselected) == (4, 2)

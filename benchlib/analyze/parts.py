@@ -227,9 +227,11 @@ def _counts(kind: PartKind, results: Sequence[RunResult], size: int) -> Counts:
         f.name: sum(getattr(r.outcome, f.name) for r in results) for f in dataclasses.fields(Counts)
     }
     if kind == "step":
-        # Each step collects the strategy's whole selection and deselects what is not its
-        # own, so the steps' sum counts the selection once per step but one.
-        summed["deselected"] = max(summed["deselected"] - (len(results) - 1) * size, 0)
+        # Each step collects the whole suite and deselects what is not its own: what the
+        # strategy deselected is the suite (a step's collected and deselected) less the
+        # selection the steps share. Command steps that ran no pytest say nothing of it.
+        suites = [r.collected + r.outcome.deselected for r in results if r.collected is not None]
+        summed["deselected"] = max(max(suites, default=size) - size, 0)
     return Counts(**summed)
 
 
