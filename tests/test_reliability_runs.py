@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import suitekit
@@ -239,3 +240,25 @@ def test_14_a_merged_step_run_keeps_what_its_strategy_deselected(tmp_path: Path)
     assert proc.returncode == 0, proc.stderr
     outcome = summary.summarize([out]).strategy("steps").outcome
     assert outcome is not None and (outcome.passed, outcome.deselected) == (4, 2)
+
+
+def test_14_a_paired_strategy_that_cannot_start_is_not_rerun_every_round(tmp_path: Path) -> None:
+    """14. `--pair broken --repeat 3` where broken ends in a usage error: it runs once, with a
+    note, and the strategy it is paired with gets its three rounds."""
+    target = suitekit.copy_suite("markers", tmp_path)
+    (target / "pyproject.toml").write_text(
+        "[tool.benchlib.strategies.broken]\ncompare_to = 'serial-full'\n"
+        "args = ['--no-such-option']\n"
+    )
+    out = tmp_path / "results"
+    proc = benchlib(
+        "run", "unit", "--pair", "broken", "--repeat", "3", "--target", target, "--results", out
+    )
+    assert proc.returncode == 1, proc.stderr
+    statuses = sorted((d["strategy"]["name"], d["status"]) for d in _by_strategy_all(out))
+    assert statuses == [("broken", "usage-error")] + [("unit", "passed")] * 3
+    assert "broken ended usage-error" in proc.stderr and "not run again" in proc.stderr
+
+
+def _by_strategy_all(out: Path) -> list[dict[str, Any]]:
+    return [suitekit.validate(p) for p in result_files(out)]
