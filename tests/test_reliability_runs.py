@@ -28,7 +28,7 @@ from faultkit import (  # tree_token: autouse, the /proc scan after every case
     wait_for,
 )
 
-from benchlib.analyze import summary
+from benchlib import pipeline
 
 pytestmark = [
     pytest.mark.integration,
@@ -238,7 +238,7 @@ def test_14_a_merged_step_run_keeps_what_its_strategy_deselected(tmp_path: Path)
     out = tmp_path / "results"
     proc = benchlib("run", "steps", "--target", target, "--results", out)
     assert proc.returncode == 0, proc.stderr
-    outcome = summary.summarize([out]).strategy("steps").outcome
+    outcome = pipeline.summarize([out]).strategy("steps").outcome
     assert outcome is not None and (outcome.passed, outcome.deselected) == (4, 2)
 
 
