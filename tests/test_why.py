@@ -130,7 +130,10 @@ def test_a_hang_names_its_test_worker_and_time() -> None:
 def test_a_hanging_suite_names_the_test_and_its_worker(tmp_path: Path, workers: int) -> None:
     target = suitekit.copy_suite("hang", tmp_path)
     out = tmp_path / "results"
-    r = suitekit.run(target, out, workers=workers, timeout_s=3, name="gate")
+    # Long enough for xdist's workers to start the test on a loaded machine: a test started
+    # after the stop signal is not in flight.
+    limit = 8 if workers else 3
+    r = suitekit.run(target, out, workers=workers, timeout_s=limit, name="gate")
     assert r.status == "timeout"
     [flight] = r.in_flight
     assert flight.nodeid == "test_hang.py::test_hangs"
@@ -139,7 +142,7 @@ def test_a_hanging_suite_names_the_test_and_its_worker(tmp_path: Path, workers: 
     md = (out / "summary.md").read_text()
     where = f"on `{flight.worker}`" if workers else "on the main process"
     assert flight.worker in (("gw0", "gw1") if workers else (None,))
-    assert f"`gate` timed out after 3s; in flight: `test_hang.py::test_hangs` {where} for " in md
+    assert f"`gate` timed out after {limit}s; in flight: `test_hang.py::test_hangs` {where} " in md
     # The terminal names the test it hung in too, not only the files.
     hung = [line for line in done.stdout.splitlines() if line.startswith("hung runs: ")]
     assert len(hung) == 1 and "in flight: test_hang.py::test_hangs" in hung[0]

@@ -228,9 +228,11 @@ def _counts(kind: PartKind, results: Sequence[RunResult], size: int) -> Counts:
         f.name: sum(getattr(r.outcome, f.name) for r in results) for f in dataclasses.fields(Counts)
     }
     if kind == "step":
-        # Each step collects the strategy's whole selection and deselects what is not its
-        # own, so the steps' sum counts the selection once per step but one.
-        summed["deselected"] = max(summed["deselected"] - (len(results) - 1) * size, 0)
+        # Each step collects the whole suite and deselects what is not its own: what the
+        # strategy deselected is the suite (a step's collected and deselected) less the
+        # selection the steps share. Command steps that ran no pytest say nothing of it.
+        suites = [r.collected + r.outcome.deselected for r in results if r.collected is not None]
+        summed["deselected"] = max(max(suites, default=size) - size, 0)
     return Counts(**summed)
 
 
@@ -272,6 +274,8 @@ def _run(runs: Sequence[Run], logical: LogicalRun, ids: Sequence[frozenset[str]]
         # One bench: the parts ran on one machine, and can be paired with what it ran.
         bench_id=benches.pop() if len(benches) == 1 else None,
         timeline=Timeline(),
+        # The log that says why: the first part that did not pass, else the first part's.
+        log_path=next((r.log_path for r in results if r.status != "passed"), first.log_path),
         in_flight=tuple(f for r in results for f in r.in_flight),
         not_run=sum(r.not_run for r in results),
         part=None,

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from benchlib.model.results import RunResult, TestRecord
+from benchlib.model.results import InFlight, Phase, RunResult, TestRecord
 from benchlib.plan.strategy import group_of
 
 Term = Literal["sum / workers", "longest test", "longest group", "cpu / usable cpus"]
@@ -85,8 +85,30 @@ class Bound:
 
 
 def timed_tests(run: RunResult) -> list[TestRecord]:
-    """Return the tests that have a place on the timeline (version 3 files)."""
-    return [t for t in run.tests if t.start_s is not None]
+    """Return the tests that have a place on the timeline (version 3 files).
+
+    A test in flight when the run was stopped is among them, up to the run's end: a hang's
+    time is that test's, in the phase it hung in, never start-up or shutdown.
+    """
+    return [t for t in run.tests if t.start_s is not None] + [unfinished(f) for f in run.in_flight]
+
+
+def unfinished(flight: InFlight) -> TestRecord:
+    """Return a test in flight as a record: it ran from its start to the run's end."""
+    phase: Phase = flight.phase or "call"
+    running = flight.running_s
+    return TestRecord(
+        nodeid=flight.nodeid,
+        outcome="error",
+        duration_s=running,
+        setup_s=running if phase == "setup" else 0.0,
+        call_s=running if phase == "call" else 0.0,
+        teardown_s=running if phase == "teardown" else 0.0,
+        phase=phase,
+        message=f"never finished: in {flight.phase or 'a phase unknown'} when the run was stopped",
+        worker=flight.worker,
+        start_s=flight.started_s,
+    )
 
 
 def _workers_up(run: RunResult, session: float) -> float:

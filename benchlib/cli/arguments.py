@@ -12,7 +12,8 @@ from typing import Literal, NoReturn
 
 from benchlib import __version__, stats
 from benchlib.errors import one_line
-from benchlib.plan.config import MAX_SECONDS
+from benchlib.plan.config import INTERVAL_RANGE_S, MAX_SECONDS
+from benchlib.plan.strategy import CROWDED, MAX_WORKERS
 
 
 def _number(
@@ -38,6 +39,8 @@ def _number(
 
 SECONDS = _number(0, inclusive=False, whole=False, high=MAX_SECONDS)
 COUNT = _number(0, inclusive=True, whole=True)
+INTERVAL = _number(INTERVAL_RANGE_S[0], inclusive=True, whole=False, high=INTERVAL_RANGE_S[1])
+WORKERS = _number(0, inclusive=True, whole=True, high=MAX_WORKERS)
 
 
 def _repeat(text: str) -> int | None:
@@ -86,7 +89,11 @@ def _add_bench_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--python", metavar="PY", help="the Python that runs the target's tests")
     p.add_argument("--timeout", type=SECONDS, metavar="S", help="stop a run after S seconds")
-    p.add_argument("--interval", type=SECONDS, metavar="S", help="sampling interval (0.1)")
+    p.add_argument(
+        "--interval", type=INTERVAL, metavar="S",
+        help=f"sampling interval in seconds, {INTERVAL_RANGE_S[0]:g} to {INTERVAL_RANGE_S[1]:g} "
+        "(default: 0.1)",
+    )  # fmt: skip
     p.add_argument("--show-output", action="store_true", help="stream pytest's output too")
     p.add_argument(
         "--repeat",
@@ -130,7 +137,8 @@ def _add_scan(sub: argparse._SubParsersAction[_Parser]) -> None:
     _add_bench_options(scan)
     scan.add_argument(
         "--workers", dest="workers_axis", metavar="LIST|RANGE",
-        help="worker counts: 0,1,2,4 or 0..auto or ..2*auto (default: 0, 1, 2, 4 ... 2*auto)",
+        help="worker counts: 0,1,2,4 or 0..auto or ..2*auto (default: 0, 1, 2, 4 ... 2*auto); "
+        f"each 0 to {MAX_WORKERS}, more than {CROWDED} a usable CPU warns",
     )  # fmt: skip
     scan.add_argument("--dist", metavar="MODES", help="xdist modes, e.g. load,worksteal")
     scan.add_argument(
@@ -192,8 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("strategies", nargs="*", metavar="STRATEGY", help="names from `benchlib list`")
     _add_bench_options(run)
     run.add_argument(
-        "--workers", type=COUNT, metavar="N", help="override xdist workers (0: serial)"
-    )
+        "--workers", type=WORKERS, metavar="N",
+        help=f"override xdist workers: 0 (serial) to {MAX_WORKERS}; more than {CROWDED} a "
+        "usable CPU warns",
+    )  # fmt: skip
     run.add_argument(
         "--summary", action="store_true", help="then summarize this bench's runs into summary.md"
     )

@@ -116,8 +116,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     fitted, found = _fitted_plans(args, cfg)
     baseline = parts.baseline_durations  # a sharded strategy is split by its durations
     plans, notes = split.expand_all(fitted, args.shard, baseline)
-    for warning in notes:
-        _warn(warning)
+    for warning in [*notes, _crowded(max(p.workers for p in plans))]:
+        if warning:
+            _warn(warning)
     for line in fitwords.lines(found):
         _note(line)
     fit.save(found, plans[0].results_dir)
@@ -131,6 +132,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         # The whole folder, not only this bench's runs: never replace a fuller report.
         _summarize([plans[0].results_dir], plans[0].results_dir, said=True)
     return 0 if done.all_completed else 1
+
+
+def _crowded(workers: int) -> str | None:
+    from benchlib.plan.machine import usable_cpus
+    from benchlib.plan.strategy import crowded
+
+    return crowded(workers, usable_cpus())
 
 
 def _warn(text: str) -> None:
@@ -249,8 +257,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
     (base,) = _plans(args, cfg)
     scanplan.check_whole(base.strategy)
     grid = scanplan.grid(args.workers_axis, args.dist, args.axis, base.interpreter, usable_cpus())
-    for note in grid.notes:
-        _warn(note)
+    for note in [*grid.notes, _crowded(max(grid.workers, default=0))]:
+        if note:
+            _warn(note)
     found = scanplan.variants(base.strategy, grid, usable_cpus())
     if said := scanplan.configured_note(found, grid):
         _warn(said)

@@ -254,7 +254,7 @@ def hang_words(h: Hang) -> str:
         ended = f"ended ({h.status}) after {seconds(h.wall_s)}"
     flights = [
         f"{code(f.nodeid)} on {code(f.worker) if f.worker else 'the main process'} "
-        f"for {f.running_s:.1f}s"
+        f"{f'in {f.phase} ' if f.phase else ''}for {f.running_s:.1f}s"
         for f in h.in_flight[:NAMED_IN_FLIGHT]
     ]
     more = len(h.in_flight) - NAMED_IN_FLIGHT

@@ -109,6 +109,12 @@ class Bench:
         return all(r.status in results.COMPLETED for r in self.results)
 
 
+# How a run ends when pytest cannot start on this selection: the same in every round.
+NEVER_STARTS: frozenset[str] = frozenset(
+    {"usage-error", "internal-error", "collection-error", "no-tests"}
+)
+
+
 def child_env(
     strategy: Strategy, events_path: Path, *, command: bool = False
 ) -> tuple[dict[str, str], dict[str, str]]:
@@ -163,7 +169,12 @@ def run_once(
     )  # fmt: skip
     measured = run(launch, progress=listener.update)
     with signals_ignored():
-        observed = events.read(events_path, t0=measured.t0_epoch, end=measured.end_epoch)
+        observed = events.read(
+            events_path, t0=measured.t0_epoch, end=measured.end_epoch, stop=measured.stop_epoch
+        )
+        if ctx.command and measured.exit_code:
+            tail = _log_tail(launch.log_path)
+            ctx = dataclasses.replace(ctx, last_line=recording.last_line(tail))
         result = recording.build(ctx, measured, observed)
         if result.exit_code in recording.PYTEST_ERRORS:
             result = recording.with_pytest_reason(result, _log_tail(logs / f"{run_id}.log"))
@@ -205,9 +216,10 @@ def bench(plans: Sequence[RunPlan], schedule: Schedule, listener: Listener) -> B
         for text in held.stale:
             listener.note(text)
         round_ = 0
+        live = list(plans)
         while True:
             warmup = round_ < schedule.warmup
-            for plan in plans:
+            for plan in list(live):
                 listener.start(plan.label(), round_, warmup)
                 result, path = run_once(plan, where, held, round_, warmup, listener)
                 listener.finish(result, str(path))
@@ -215,10 +227,16 @@ def bench(plans: Sequence[RunPlan], schedule: Schedule, listener: Listener) -> B
                 # A part is not the strategy: --repeat auto judges whole runs only.
                 if not warmup and result.status in results.COMPLETED and plan.part is None:
                     walls[plan.strategy.name].append(result.wall_s)
+                if result.status in NEVER_STARTS:
+                    live.remove(plan)
+                    listener.note(
+                        f"{plan.label()} ended {result.status} (see {result.log_path}): another "
+                        "round would end the same, so it is not run again in this bench"
+                    )
             round_ += 1
-            if not _another_round(schedule, plans, round_, walls, time.monotonic() - t0):
+            if not live or not _another_round(schedule, live, round_, walls, time.monotonic() - t0):
                 break
-            listener.expect(len(done) + len(plans))
+            listener.expect(len(done) + len(live))
     stopped = _why_stopped(schedule, plans, walls)
     return Bench(tuple(r for r, _ in done), tuple(p for _, p in done), stopped)
 

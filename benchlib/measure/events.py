@@ -15,8 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from benchlib.measure._observer import benchlib_protocol as protocol
-from benchlib.model.results import Counts, InFlight, TestRecord, Timeline, WorkerTimes
+from benchlib.model.results import Counts, InFlight, Phase, TestRecord, Timeline, WorkerTimes
 
+_PHASES: tuple[Phase, ...] = ("setup", "call", "teardown")
+# A test started this long before pytest named its unfinished tests' phases and still without
+# a report is in its setup; a younger one's report may still be on its way from its worker.
+_REPORT_SETTLE_S = 1.0
+NAMED_IN_MESSAGE = 5  # tests named when a run ends early; the rest are counted
 # Seconds are kept to 0.1 ms: finer than any phase benchlib reports, and short in the file.
 _DIGITS = 4
 
@@ -44,9 +49,37 @@ class Observed:
         done = {t.nodeid for t in self.tests} | {f.nodeid for f in self.in_flight}
         return tuple(n for n in self.collected_ids if n not in done)
 
+    def words(self, *, stopped: bool) -> list[str]:
+        """Say which tests were in flight and, when the session never ended, which never ran."""
+        words = []
+        if self.in_flight:
+            flights = [
+                f"{f.nodeid} (on {f.worker or 'main'}, in {f.phase or 'a phase unknown'}, "
+                f"{f.running_s:.1f}s)"
+                for f in self.in_flight
+            ]
+            words.append("in flight (longest first): " + _names(tuple(flights)))
+        not_run = self.not_run
+        if not_run and (stopped or (self.seen_anything and not self.session_ended)):
+            words.append(
+                f"{len(not_run)} of {self.collected} collected tests never ran: {_names(not_run)}"
+            )
+        return words
+
+    @property
+    def bodies_ran(self) -> bool:
+        """Say whether any test got past its setup: a run where none did timed no test."""
+        return any(t.phase in (None, "call", "teardown") for t in self.tests)
+
     @property
     def collection_errors(self) -> bool:
         return any(t.phase == "collect" for t in self.tests)
+
+
+def _names(nodeids: tuple[str, ...]) -> str:
+    shown = ", ".join(nodeids[:NAMED_IN_MESSAGE])
+    more = len(nodeids) - NAMED_IN_MESSAGE
+    return shown + (f" and {more} more" if more > 0 else "")
 
 
 def iter_events(path: Path) -> Iterator[dict[str, Any]]:
@@ -72,12 +105,14 @@ def decode(lines: bytes) -> Iterator[dict[str, Any]]:
 class _Reader:
     """Fold events into an Observed, one event at a time."""
 
-    def __init__(self, t0: float, end: float) -> None:
-        self.t0, self.end = t0, end
+    def __init__(self, t0: float, end: float, stop: float | None) -> None:
+        self.t0, self.end, self.stop = t0, end, stop
         self.counts: Counter[str] = Counter()
         self.warnings: Counter[str] = Counter()
         self.tests: list[TestRecord] = []
         self.started: dict[str, tuple[str | None, float]] = {}
+        self.unfinished: dict[str, Phase] = {}
+        self.said_at: float | None = None  # when pytest named its unfinished tests' phases
         self.workers: dict[str, dict[str, float]] = {}
         self.milestones: dict[str, float] = {}
         self.deselected = 0
@@ -135,16 +170,47 @@ class _Reader:
             workers=workers,
         )
 
+    def phase_unsaid(self, worker: str | None, started: float) -> Phase | None:
+        """Return the phase of a started test pytest named none for: setup, once its setup
+        report would have reached pytest (under xdist it travels from the worker); else None."""
+        if self.said_at is None:
+            return None
+        if worker is not None and self.said_at - started < _REPORT_SETTLE_S:
+            return None
+        return "setup"
+
     def in_flight(self) -> tuple[InFlight, ...]:
+        """Return the tests in flight at the stop, longest-running (the hang) first.
+
+        The one place that says a test did not finish: it started and never sent its outcome.
+        A test that started after the first stop signal (xdist feeds workers while it shuts
+        down) was not what the run was doing when stopped: it is left out, and counts as not
+        run. Its phase is the plugin's word; a test it named none for, when it caught the stop or
+        ended its session, had no report yet (setup, see phase_unsaid); when pytest died, no one
+        could say.
+        """
         flights = (
-            InFlight(nodeid, worker, self.rel(t), round(self.end - t, _DIGITS))
+            InFlight(
+                nodeid,
+                worker,
+                self.rel(t),
+                round(self.end - t, _DIGITS),
+                self.unfinished.get(nodeid, self.phase_unsaid(worker, t)),
+            )
             for nodeid, (worker, t) in self.started.items()
+            if self.stop is None or t <= self.stop
         )
         return tuple(sorted(flights, key=lambda f: -f.running_s))
 
 
 def _on_started(r: _Reader, e: dict[str, Any]) -> None:
     r.started[str(e["nodeid"])] = (e.get("worker"), float(e["t"]))
+
+
+def _on_unfinished(r: _Reader, e: dict[str, Any]) -> None:
+    phase = e["phase"]
+    if phase in _PHASES:
+        r.unfinished[str(e["nodeid"])] = phase
 
 
 def _on_collected(r: _Reader, e: dict[str, Any]) -> None:
@@ -162,14 +228,21 @@ def _on_deselected(r: _Reader, e: dict[str, Any]) -> None:
     r.deselected = max(r.deselected, int(e["n"]))
 
 
+def _on_interrupted(r: _Reader, e: dict[str, Any]) -> None:
+    r.said_at = float(e["t"]) if r.said_at is None else r.said_at
+
+
 def _on_end(r: _Reader, e: dict[str, Any]) -> None:
     r.ended = True
+    r.said_at = float(e["t"]) if r.said_at is None else r.said_at
     r.milestones["end"] = r.rel(e["t"])
 
 
 _HANDLERS: dict[str, Callable[[_Reader, dict[str, Any]], None]] = {
     protocol.TEST: _Reader.test,
     protocol.STARTED: _on_started,
+    protocol.UNFINISHED: _on_unfinished,
+    protocol.INTERRUPTED: _on_interrupted,
     protocol.COLLECTED: _on_collected,
     protocol.WARNING: _on_warning,
     protocol.DESELECTED: _on_deselected,
@@ -199,9 +272,9 @@ def _test_record(event: dict[str, Any], t0: float) -> TestRecord:
     )
 
 
-def read(path: Path, *, t0: float, end: float) -> Observed:
-    """Read a run's events; t0 and end are the run's start and end (epoch seconds)."""
-    reader = _Reader(t0, end)
+def read(path: Path, *, t0: float, end: float, stop: float | None = None) -> Observed:
+    """Read a run's events; t0, end and stop (the first stop signal) are epoch seconds."""
+    reader = _Reader(t0, end, stop)
     for event in iter_events(path):
         try:
             reader.feed(event)

@@ -39,7 +39,6 @@ ENV_ALLOW = (
     "PYTHONOPTIMIZE",
     "PYTHONWARNINGS",
 )
-NAMED_IN_MESSAGE = 5  # tests named when a run ends early; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -60,6 +59,18 @@ class Context:
     bench_id: str | None = None
     part: Part | None = None  # a shard or a step of a logical run
     command: bool = False  # a command step: not pytest, unless it starts pytest itself
+    last_line: str | None = None  # a failed command step's last line of output: its verdict
+
+
+LAST_LINE_CHARS = 300  # of a failed command's last line: "Coverage failure: total of 99 is ..."
+
+
+def last_line(log: str) -> str | None:
+    """Return a log's last non-empty line, cut short: where a command says why it failed."""
+    for line in reversed(log.splitlines()):
+        if line.strip():
+            return line.strip()[:LAST_LINE_CHARS]
+    return None
 
 
 def run_id(name: str, started: datetime) -> str:
@@ -89,13 +100,32 @@ def status(m: Measured, o: Observed, *, command: bool = False) -> Status:
         return "passed" if m.exit_code == 0 else ("killed" if m.exit_code < 0 else "tests-failed")
     if m.exit_code in (0, 1) and not o.session_ended:
         return "crashed"  # exited as if it had a verdict, but never finished its session
+    if m.exit_code == 1 and o.collection_errors:
+        # xdist runs what its workers collected and exits 1; serial pytest stops and exits 2:
+        # either way a module of the selection never ran, so the run timed part of it.
+        return "collection-error"
+    if m.exit_code in (0, 1) and not o.bodies_ran:
+        # Nothing selected, every test skipped, or a plugin's verdict on no test (coverage
+        # under --cov-fail-under): pytest's exit code is not a timing of any test.
+        return "collection-error" if o.collection_errors else "no-tests"
     return status_for_exit(m.exit_code, collection_errors=o.collection_errors)
 
 
-def _names(nodeids: tuple[str, ...]) -> str:
-    shown = ", ".join(nodeids[:NAMED_IN_MESSAGE])
-    more = len(nodeids) - NAMED_IN_MESSAGE
-    return shown + (f" and {more} more" if more > 0 else "")
+def _no_body(m: Measured, o: Observed, ctx: Context) -> str:
+    """Say why a session that ended ran no test body, and that it is no timing."""
+    if not o.collected:
+        why = "it selected no test"
+    elif o.counts.skipped + o.counts.xfailed >= (o.collected or 0):
+        why = f"all {o.collected} selected tests were skipped"
+    else:
+        why = f"none of its {o.collected} selected tests got past setup"
+    text = f"no test body ran: {why}, so this run timed nothing"
+    if m.exit_code == 1 and not o.collection_errors:
+        text += (
+            "; its exit 1 was no test's failure but a plugin's verdict (such as coverage under "
+            f"--cov-fail-under): see {ctx.log_path}"
+        )
+    return text
 
 
 def message(m: Measured, o: Observed, ctx: Context) -> str | None:
@@ -106,7 +136,11 @@ def message(m: Measured, o: Observed, ctx: Context) -> str | None:
     elif m.ending == "timeout":
         parts.append(f"stopped at the {ctx.strategy.timeout_s:g}s time limit; the tree was stopped")
     elif not o.seen_anything and ctx.command:
-        parts.append(f"a command step (no pytest observed) that exited with code {m.exit_code}")
+        said = f": {ctx.last_line!r}" if ctx.last_line and m.exit_code else ""
+        parts.append(
+            f"a command step (no pytest observed) that exited with code {m.exit_code}{said}; "
+            f"see {ctx.log_path}"
+        )
     elif not o.seen_anything:
         parts.append(
             "the observer recorded nothing (pytest did not load benchlib_observer); "
@@ -114,18 +148,16 @@ def message(m: Measured, o: Observed, ctx: Context) -> str | None:
         )
     elif m.exit_code in (0, 1) and not o.session_ended:
         parts.append(f"pytest exited with code {m.exit_code} before its session ended")
-    if o.in_flight:
-        flights = [
-            f"{f.nodeid} on {f.worker or 'main'} for {f.running_s:.1f}s" for f in o.in_flight
-        ]
-        parts.append("in flight: " + _names(tuple(flights)))
-    not_run = o.not_run
-    if not_run and m.ending == "exited" and (o.seen_anything and not o.session_ended):
-        parts.append(
-            f"{len(not_run)} of {o.collected} collected tests never ran: {_names(not_run)}"
-        )
+    elif m.exit_code in (0, 1) and not o.bodies_ran:
+        parts.append(_no_body(m, o, ctx))
+    parts += o.words(stopped=m.ending != "exited")
     if m.leftovers:
         parts.append(f"{m.leftovers} process(es) of the tree outlived pytest and were killed")
+    if m.cpu_source == "sampled" and m.ending == "exited":
+        parts.append(
+            "CPU time is the sampler's, not the exact figure: processes of the tree (a server "
+            "a test started, say) ran outside pytest's own accounting, orphaned or outliving it"
+        )
     return "; ".join(parts) or None
 
 

@@ -80,10 +80,15 @@ class Measured:
     tree: TreeStats
     ending: Ending
     leftovers: int  # processes of the tree still alive after pytest ended, then killed
+    stop_s: float | None = None  # from the start to the first stop signal; None: not stopped
 
     @property
     def end_epoch(self) -> float:
         return self.t0_epoch + self.wall_s
+
+    @property
+    def stop_epoch(self) -> float | None:
+        return None if self.stop_s is None else self.t0_epoch + self.stop_s
 
 
 class _Child:
@@ -228,6 +233,7 @@ def _watchdog(pgid: int, token: str, launch: Launch, t0_epoch: float) -> subproc
     argv = [sys.executable, "-m", "benchlib.measure._watchdog", str(os.getpid()), str(pgid), token]
     if launch.pending_path and launch.final_path:
         argv += [str(launch.pending_path), str(launch.final_path), repr(t0_epoch)]
+        argv.append(str(launch.events_path))
     env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
     return subprocess.Popen(
         argv,
@@ -253,8 +259,22 @@ def _cpu(child: _Child, tree: TreeStats) -> tuple[float, float, Literal["rusage"
     return user, system, "rusage"
 
 
+class _StopClock:
+    """When the first stop signal was sent: tests that start after it were not the hang."""
+
+    def __init__(self, t0: float) -> None:
+        self.t0 = t0
+        self.stop_s: float | None = None
+        self.lock = threading.Lock()
+
+    def mark(self) -> None:
+        with self.lock:
+            if self.stop_s is None:
+                self.stop_s = time.perf_counter() - self.t0
+
+
 def _start_timer(
-    timeout_s: float | None, pgid: int, child: _Child, timed_out: threading.Event
+    timeout_s: float | None, pgid: int, child: _Child, timed_out: threading.Event, clock: _StopClock
 ) -> threading.Timer | None:
     if timeout_s is None:
         return None
@@ -262,6 +282,7 @@ def _start_timer(
     def expire() -> None:
         if not child.done.is_set():
             timed_out.set()
+            clock.mark()
             _stop(pgid, child.done.wait)
 
     timer = threading.Timer(timeout_s, expire)
@@ -311,11 +332,13 @@ def run(launch: Launch, *, progress: Callable[[Progress], None] | None = None) -
         sampler.start()
         watchdog = _watchdog(proc.pid, token, launch, t0_epoch)
         helpers = _helpers(launch, proc, log, t0, child, progress)
-        timer = _start_timer(launch.timeout_s, proc.pid, child, timed_out)
+        clock = _StopClock(t0)
+        timer = _start_timer(launch.timeout_s, proc.pid, child, timed_out, clock)
         try:
             child.reap(block=True)
         except KeyboardInterrupt:
             ending = "interrupted"
+            clock.mark()
             with signals_ignored():
                 _stop(proc.pid, child.wait)
         wall_s = time.perf_counter() - t0
@@ -335,5 +358,6 @@ def run(launch: Launch, *, progress: Callable[[Progress], None] | None = None) -
         ending = "timeout"
     user, system, source = _cpu(child, tree)
     return Measured(
-        started, ended, t0_epoch, wall_s, child.exit_code, user, system, source, tree, ending, left
-    )
+        started, ended, t0_epoch, wall_s, child.exit_code, user, system, source, tree, ending, left,
+        clock.stop_s,
+    )  # fmt: skip

@@ -142,6 +142,12 @@ def with_pairs(
     """
     named = [p for p in pairs if p != "auto"]
     _check_pairs(named, strategies, shard)
+    for name in named:
+        if name in names:  # a strategy beside itself: one bench runs it twice a round
+            raise InputError(
+                "pair", name, "is a strategy this run already runs",
+                "pair it with another strategy (--pair auto: each with its compare_to)",
+            )  # fmt: skip
     found: list[str] = []
     for name in names:
         auto = "auto" in pairs and shard is None and strategies[name].compare_to

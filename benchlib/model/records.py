@@ -219,6 +219,7 @@ class InFlight:
     worker: str | None
     started_s: float  # from the run's start
     running_s: float  # how long it had run when the run ended
+    phase: Phase | None = None  # the phase it was stopped in; None: pytest died, unknown
 
 
 PartKind = Literal["shard", "step"]

@@ -31,6 +31,9 @@ from benchlib.plan.strategy import (
 
 DEFAULT_TIMEOUT_S = 3600.0
 DEFAULT_INTERVAL_S = 0.1
+# The sampling interval's range: shorter busy-loops the sampler (its walk of the tree costs
+# about 0.2 ms) and slows the run it measures; longer misses the peaks of memory and processes.
+INTERVAL_RANGE_S = (0.01, 5.0)
 # The longest wait a thread can be given (about 292 years on Linux): a longer time limit or
 # sampling interval makes the timer and sampler threads die with OverflowError.
 MAX_SECONDS = threading.TIMEOUT_MAX
@@ -61,6 +64,11 @@ def _is_str(v: object) -> bool:
 
 def _is_str_list(v: object) -> bool:
     return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+def _is_interval(v: object) -> bool:
+    low, high = INTERVAL_RANGE_S
+    return _is_positive(v) and low <= float(v) <= high  # type: ignore[arg-type]
 
 
 def _is_positive(v: object) -> bool:
@@ -107,7 +115,10 @@ TOP_KEYS: dict[str, Rule] = {
         lambda v: isinstance(v, str) and bool(v.strip()),
         "the project's name, the same in every copy of it (it decides which runs compare)",
     ),
-    "interval_s": (_is_positive, f"a number of seconds > 0 and <= {MAX_SECONDS:g}"),
+    "interval_s": (
+        _is_interval,
+        f"a number of seconds from {INTERVAL_RANGE_S[0]:g} to {INTERVAL_RANGE_S[1]:g}",
+    ),
     "markers": (_is_str, "a pytest -m expression every strategy must also match"),
     "keyword": (_is_str, "a pytest -k expression every strategy must also match"),
     "deselect": (_is_str_list, "a list of node ids no strategy runs"),

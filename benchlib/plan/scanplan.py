@@ -26,6 +26,7 @@ import argparse
 import dataclasses
 import itertools
 import math
+import re
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from typing import Literal
 from benchlib.errors import InputError
 from benchlib.plan.machine import Interpreter
 from benchlib.plan.runplan import RunPlan
-from benchlib.plan.strategy import DIST_MODES, Strategy, resolve_workers
+from benchlib.plan.strategy import DIST_MODES, MAX_WORKERS, Strategy, resolve_workers
 
 DEFAULT_DISTS = ("load",)
 # Modes that do not split the suite: "each" runs every test on every worker, "no" none.
@@ -43,6 +44,7 @@ SEPARATOR = "@"  # base@coordinates: no strategy name contains it (strategy.NAME
 AUTOLOAD_ENV = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
 # sys.monitoring, which coverage's "sysmon" core uses, arrived in Python 3.12.
 SYSMON_PYTHON = (3, 12)
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 AXIS_FIX = "use env:NAME=A,B, 'args:ALT|ALT', coverage, or autoload[:PLUGIN,...]"
 
 
@@ -110,11 +112,12 @@ def parse_workers(text: str, usable: int) -> tuple[int, ...]:
     found: set[int] = set()
     for item in text.split(","):
         low_text, dots, high_text = item.partition("..")
-        low = _count(low_text or "0", usable)
+        low = _count(low_text or "0", usable) if item.strip() else -1
         high = _count(high_text, usable) if dots else low
-        if low < 0 or high < 0 or high < low:
+        if low < 0 or high < 0 or high < low or high > MAX_WORKERS:
             raise InputError(
-                "workers", text, f"has {item.strip()!r}, which is not a count or a range",
+                "workers", text,
+                f"has {item.strip()!r}, which is not a count (0 to {MAX_WORKERS}) or a range",
                 "give counts and ranges like 0,1,2,4 or 0..auto or ..2*auto",
             )  # fmt: skip
         found.update(span(low, high, usable) if dots else (low,))
@@ -138,6 +141,11 @@ def parse_axis(text: str, python: str, xdist: bool) -> Axis | str:
     kind, colon, spec = text.partition(":")
     if kind == "env" and "=" in spec:
         name, _, values = spec.partition("=")
+        if not _ENV_NAME.fullmatch(name):
+            raise InputError(
+                "axis", text, f"names the variable {name!r}, which is not a variable name",
+                "give env:NAME=A,B with NAME letters, digits and _ (not first a digit)",
+            )  # fmt: skip
         return Axis(f"env:{name}", tuple(_env_value(name, v) for v in values.split(",")))
     if kind == "args" and colon:
         return Axis("args", tuple(_args_value(alt, text) for alt in spec.split("|")))
@@ -209,7 +217,7 @@ def grid(
     workers: str | None, dists: str | None, axes: Sequence[str], python: Interpreter, usable: int
 ) -> Grid:
     """Read the command line's axes into a grid; raise InputError for a bad one."""
-    counts = parse_workers(workers, usable) if workers else default_workers(usable)
+    counts = parse_workers(workers, usable) if workers is not None else default_workers(usable)
     found = [parse_axis(a, python.python, python.xdist is not None) for a in axes]
     return Grid(
         workers=counts,

@@ -261,6 +261,20 @@ def xdist_loads(strategy: Strategy, installed: bool, environ: Mapping[str, str])
     return not autoload_off or loaded_by_args(strategy.args, XDIST_PLUGIN_NAMES)
 
 
+MAX_WORKERS = 512  # xdist workers one run may start: more is a typo, not a plan
+CROWDED = 4  # workers per usable CPU beyond which a run measures contention, not the suite
+
+
+def crowded(workers: int, usable_cpus: int) -> str | None:
+    """Say that a worker count is far above the CPUs, when it is."""
+    if workers <= CROWDED * max(usable_cpus, 1):
+        return None
+    return (
+        f"{workers} xdist workers on {usable_cpus} usable CPUs (more than {CROWDED} a CPU): "
+        "they take turns on the CPUs, so the runs measure contention more than the suite"
+    )
+
+
 def pytest_args(
     strategy: Strategy,
     *,

@@ -80,6 +80,14 @@ def _worker_id(report: pytest.TestReport) -> str | None:
     return worker
 
 
+def _phase_after(record: dict[str, Any]) -> str:
+    """Return the phase a test was in when it stopped, from the phases it reported."""
+    done = record["durations"]
+    if "call" in done or "teardown" in done or record["phase"] == "setup":
+        return "teardown"  # a failed or skipped setup goes straight to teardown
+    return "call" if "setup" in done else "setup"
+
+
 class _Stream:
     """The events file, shared by every process of the run (see benchlib_protocol).
 
@@ -242,13 +250,24 @@ class Observer:
         record = self.pending.pop(nodeid)
         self.stream.write(protocol.encode_test(nodeid, worker, **record))
 
+    def unfinished(self) -> None:
+        for nodeid, record in self.pending.items():
+            self.emit(protocol.UNFINISHED, nodeid=nodeid, phase=_phase_after(record))
+
+    def pytest_keyboard_interrupt(self) -> None:
+        # Said at once: under xdist, the session's end waits for workers that may never stop.
+        self.emit(protocol.INTERRUPTED, t=time.time())
+        self.unfinished()
+
     def pytest_warning_recorded(self, warning_message: Any, nodeid: str) -> None:
         self.emit(protocol.WARNING, category=warning_message.category.__name__, nodeid=nodeid)
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, exitstatus: int) -> None:
-        for nodeid in list(self.pending):
-            self.send(nodeid, None)
+        # A test with no teardown report was stopped (Ctrl-C, a time limit, xdist shutting
+        # down): it did not pass, whatever its setup said. It stays in flight, in its phase.
+        self.unfinished()
+        self.pending.clear()
         self.emit(protocol.DESELECTED, n=self.deselected, worker=None)
         self.emit(protocol.END, exitstatus=int(exitstatus), t=time.time())
 

@@ -29,6 +29,10 @@ SKIPPED_COLLECTOR: Final = "skipped-collector"  # {"nodeid", "counts"}: a module
 GATEWAY: Final = "gateway"  # {"worker", "t"}: an xdist worker process is being started
 NODE_READY: Final = "node-ready"  # {"worker", "t"}: the worker said it is ready
 NODE_COLLECTED: Final = "node-collected"  # {"worker", "n", "t"}: the worker's collection done
+UNFINISHED: Final = "unfinished"  # {"nodeid", "phase"}: reported some phases, then the session
+#                                    ended in this one: in flight, never a pass
+INTERRUPTED: Final = "interrupted"  # {"t"}: pytest caught the stop (its UNFINISHED follow): a
+#                                      started test it names no phase for was in its setup
 END: Final = "end"  # {"exitstatus", "t"}: the session finished; absent when pytest died
 # Written by each xdist worker, and in a serial run by the session's process.
 STARTED: Final = "started"  # {"nodeid", "worker", "t"}: a test began (in flight until TEST)
