@@ -24,7 +24,6 @@ from typing import Literal
 
 from benchlib.judge import Judgement, judge_walls
 from benchlib.pertest import CoverageGap
-from benchlib.results import COMPLETED
 from benchlib.summary import StrategySummary, Summary
 
 Rule = Literal[
@@ -196,8 +195,7 @@ def _hangs(summary: Summary, lanes: Sequence[StrategySummary]) -> tuple[Hang, ..
 
 
 def _walls(summary: Summary, name: str) -> tuple[list[float], set[str]]:
-    runs = [r for r in summary.runs if r.strategy == name and not r.warmup]
-    counted = [r for r in runs if r.status in COMPLETED and r.wall_s > 0]
+    counted = [r for r in summary.runs if r.strategy == name and r.counted]  # judge.counted's
     return [r.wall_s for r in counted], {r.machine for r in counted}
 
 

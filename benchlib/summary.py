@@ -168,6 +168,7 @@ def build(rs: ResultSet, scans: tuple[chartdata.Scan, ...] = ()) -> Summary:
     strategies = tuple(_strategy_summary(name, facts) for name in names)
     charts, skipped = chartdata.charts(reps.values(), runs, scans, skipped)
     compared = {s.compare_to for s in strategies if s.compare_to}
+    counted = frozenset(r.run_id for r in judge.counted(plain))  # cold first runs left out
     return Summary(
         date=_date(plain),
         baseline=baseline,
@@ -178,7 +179,7 @@ def build(rs: ResultSet, scans: tuple[chartdata.Scan, ...] = ()) -> Summary:
         project_warning=judge.project_warning(plain),
         instability=unstable,
         profile=pertest.profile(baseline, base_run, base_tests),
-        runs=tuple(_run_ref(r, labels) for r in runs),
+        runs=tuple(_run_ref(r, labels, counted) for r in runs),
         skipped=tuple(skipped),
         charts=charts,
         logical=logical,
@@ -365,12 +366,12 @@ def _new_failures(name: str, facts: _Facts) -> tuple[str, ...]:
     return pertest.new_failures(facts.by_name[name], facts.by_name[facts.baseline])
 
 
-def _run_ref(run: Run, label_of: dict[judge.Fingerprint, str]) -> RunRef:
+def _run_ref(run: Run, label_of: dict[judge.Fingerprint, str], counted: frozenset[str]) -> RunRef:
     r = run.result
     return runfacts.run_ref(
         r,
         run.problems,
         label_of[r.machine.fingerprint()],
         outcome_text(r.outcome),
-        counted=judge.counts(r),
+        counted=r.run_id in counted,
     )

@@ -164,7 +164,14 @@ def selection_words(count: int) -> str:
 def noise_words(w: NoiseWarning) -> str:
     if w.kind == "cv":
         return f"coefficient of variation {w.value:.1%} is over {stats.CV_LIMIT:.0%}"
-    return f"first run is {w.value:.0%} slower than the rest; consider --warmup 1"
+    c = w.cold
+    if c is None:
+        return f"first run is {w.value:.0%} slower than the rest"
+    how = "a warm-up, left out as every warm-up is" if c.warmup else "left out of the statistics"
+    return (
+        f"its cold first run took {seconds(c.wall_s)} against {seconds(c.warm_s)} for the "
+        f"later runs (+{w.value:.0%}): {how}"
+    )
 
 
 # --- advice (Markdown: strategy names as code) -----------------------------------------------

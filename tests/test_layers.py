@@ -22,12 +22,12 @@ PACKAGE = Path(benchlib.__file__).parent
 STAGES: tuple[tuple[str, ...], ...] = (
     ("__init__", "errors", "typed", "_observer.benchlib_protocol", "_watchdog"),
     ("model", "results", "strategy", "stats", "_observer.benchlib_observer"),
-    ("budgets", "machine", "config", "sampling"),
+    ("budgets", "machine", "config", "sampling", "cpuload"),
     ("events", "running"),
     ("recording", "lock", "trace"),  # trace: a saved result's view, written by the bench
     ("bench",),
     ("resultset", "pairing", "scanplan"),
-    ("judge", "timeline", "parts"),
+    ("coldstart", "judge", "busy", "timeline", "parts"),
     (
         "pertest",
         "runfacts",
