@@ -16,15 +16,18 @@ from benchlib.summary import Profile, RunRef, SlowTest, StrategySummary, Summary
 from benchlib.wording import (
     RSS_NOTE,
     budget_value,
+    busy_runs_words,
     cell,
     code,
     delta_words,
     fence,
+    finding_words,
     first_line,
     link,
     mib,
     noise_words,
     recommendation_words,
+    run_marks,
     seconds,
     selection_words,
     text,
@@ -70,6 +73,8 @@ def _head(summary: Summary) -> str:
     warning = (
         f"\n\n**Warning:** {text(summary.project_warning)}." if summary.project_warning else ""
     )
+    if summary.load.too_busy_to_judge:
+        warning += f"\n\n**Warning:** {finding_words(summary.load)}"
     return (
         "# Pytest Acceleration Benchmark\n\n"
         f"Date: {summary.date or 'no runs'}\n\n"
@@ -80,8 +85,10 @@ def _head(summary: Summary) -> str:
 
 
 def _machines(summary: Summary) -> str:
+    load = finding_words(summary.load)
     if len(summary.machines) < 2:
-        return f"Machine: {text(summary.machines[0].description)}." if summary.machines else ""
+        one = f"Machine: {text(summary.machines[0].description)}." if summary.machines else ""
+        return "\n\n".join(x for x in (one, f"Machine load: {load}" if load else "") if x)
     lines = [
         "## Machines",
         "",
@@ -95,7 +102,7 @@ def _machines(summary: Summary) -> str:
         f"{text(', '.join(m.hostnames))})"
         for m in summary.machines
     ]
-    return "\n".join(lines)
+    return "\n".join([*lines, *(["", f"Machine load: {load}"] if load else [])])
 
 
 def _resources(s: StrategySummary) -> str:
@@ -150,6 +157,8 @@ def _baseline(summary: Summary) -> str:
 def _checks(s: StrategySummary) -> list[str]:
     """Noise warnings and budget checks, as list items."""
     lines = [f"- **Noise:** {noise_words(w)}" for w in s.noise]
+    if s.busy_runs:
+        lines.append(f"- **Busy machine:** {busy_runs_words(s.busy_runs, s.runs)}")
     if s.selections > 1:
         lines.append(f"- **Warning:** {selection_words(s.selections)}")
     for b in s.budgets:
@@ -325,6 +334,7 @@ def _evidence(summary: Summary) -> str:
         return "\n".join([*lines, "No result files were found."])
     for r in summary.runs:
         warmup = ", warm-up (left out of statistics)" if r.warmup else ""
+        warmup += run_marks(r)
         machine = f", machine {r.machine}" if len(summary.machines) > 1 else ""
         # Rounds are recorded from 0 and shown from 1, as progress shows them while running.
         lines.append(

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TextIO
 
+from benchlib import busy
 from benchlib.results import RunResult
 from benchlib.runfacts import outcome_text
 from benchlib.running import Progress
+from benchlib.wording import busy_mark
 
 
 @dataclass
@@ -48,9 +50,10 @@ class Display:
     def finish(self, result: RunResult, path: str) -> None:
         if self.live:
             self.stream.write("\r\033[K")
+        mark = busy_mark(busy.load_of(result))
         print(
             f"{self.label}: {result.status} in {result.wall_s:.2f}s "
-            f"({outcome_text(result.outcome)}) -> {path}",
+            f"({outcome_text(result.outcome)}){f' [{mark}]' if mark else ''} -> {path}",
             file=self.stream,
             flush=True,
         )

@@ -22,9 +22,12 @@ from benchlib.scan import ScanResult
 from benchlib.summary import StrategySummary, Summary
 from benchlib.wording import (
     budget_value,
+    busy_runs_words,
     delta_words,
+    finding_words,
     noise_words,
     recommendation_words,
+    run_marks,
     seconds,
     selection_words,
     tradeoff_words,
@@ -41,7 +44,9 @@ SUMMARY_FORMAT = "benchlib-summary"
 # 3 (additions only): per strategy "time" (breakdown, bound, late tests), "why" and its
 #    "why_text", "hangs" with "text"; instability "kind", "runs" and "fix_text", per strategy
 #    "seen" entries "parallel" and "differs"; profile "files". A strategy's "unstable" counts
-#    only the tests whose outcome differs under it.
+#    only the tests whose outcome differs under it. Later additions: "load" (the machine's
+#    load over the runs, busy.Finding, with "text"), per run "load", "busy" and "marks_text",
+#    per strategy "busy_runs"; noise warnings' "cold"; recommendations' "settle" and "load".
 SUMMARY_VERSION = 3
 METHOD_NOTE = (
     f"speedup = base median / current median; interval: {stats.METHOD}; differences under "
@@ -136,6 +141,9 @@ def render_json(summary: Summary, found: Advice | None = None) -> str:
         # A chart's thousands of segments and samples: the result files hold them already.
         del picture["lanes"], picture["resources"]
     _logical_json(summary, data)
+    data["load"]["text"] = finding_words(summary.load)
+    for run, item in zip(summary.runs, data["runs"], strict=True):
+        item["marks_text"] = run_marks(run).removeprefix(", ") or None
     data["recommendations"] = [
         {**dataclasses.asdict(r), "text": recommendation_words(r, summary.baseline)}
         for r in found.recommendations
@@ -159,6 +167,14 @@ def render_table(summary: Summary) -> str:
     lines = _plain_table(rows)
     if summary.project_warning:
         lines.append(f"WARNING: {summary.project_warning}")
+    load = finding_words(summary.load, md=False)
+    if load:
+        lines.append(f"{'WARNING: ' if summary.load.busy else ''}{load}")
+    lines += [
+        f"{s.name}: {busy_runs_words(s.busy_runs, s.runs)}"
+        for s in summary.strategies
+        if s.busy_runs
+    ]
     lines += [f"{w.strategy}: {noise_words(w)}" for s in summary.strategies for w in s.noise]
     lines += [
         f"WARNING: {s.name}: {selection_words(s.selections)}"

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchlib import chartdata, judge, parts, pertest, resultset, runfacts, stats
+from benchlib import busy, chartdata, judge, parts, pertest, resultset, runfacts, stats
 from benchlib.judge import BudgetResult, Judgement, NoiseWarning
 from benchlib.parts import LogicalRun
 from benchlib.pertest import CoverageGap, Profile, SlowTest, UnstableTest
@@ -105,6 +105,7 @@ class StrategySummary:
     why: Why | None = None  # that run against compare_to's, part by part
     hangs: tuple[Hang, ...] = ()  # its runs stopped with tests in flight
     selections: int = 1  # different sets of tests its runs selected; over 1 is warned about
+    busy_runs: int = 0  # its runs that count taken on a busy machine (busy.BUSY_SHARE)
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ class Summary:
     charts: chartdata.Charts = field(default_factory=chartdata.Charts)  # what the charts draw
     # Shards and steps merged into logical runs: their parts, balance and node-id check.
     logical: tuple[LogicalRun, ...] = ()
+    load: busy.Finding = field(default_factory=lambda: busy.finding({}))  # the machine's load
 
     def strategy(self, name: str) -> StrategySummary:
         """Return the named strategy's summary; raise KeyError if it has none."""
@@ -183,6 +185,7 @@ def build(rs: ResultSet, scans: tuple[chartdata.Scan, ...] = ()) -> Summary:
         skipped=tuple(skipped),
         charts=charts,
         logical=logical,
+        load=busy.finding({name: judge.counted(facts.results(name)) for name in names}),
     )
 
 
@@ -353,6 +356,7 @@ def _strategy_summary(name: str, facts: _Facts) -> StrategySummary:
         why=facts.why(name, record.compare_to),
         hangs=runfacts.hangs(plain),
         selections=judge.selections(plain),
+        busy_runs=sum(1 for r in timed if busy.is_busy(r)),
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from benchlib.pertest import Kind, Profile, UnstableTest
 from benchlib.runfacts import Hang, PartChange, TimeFacts, Why
 from benchlib.summary import StrategySummary, Summary
-from benchlib.wording import cell, code, first_line, seconds, text
+from benchlib.wording import cell, code, first_line, load_words, seconds, text
 
 NAMED_IN_FLIGHT = 5
 PART_LABELS = {
@@ -163,7 +163,21 @@ def late_sentence(s: StrategySummary) -> str | None:
 
 def strategy_why(s: StrategySummary) -> str | None:
     """The one sentence for a strategy: against its compare_to, else its own time."""
-    return why_sentence(s.why) if s.why is not None else own_sentence(s)
+    if s.why is None:
+        return own_sentence(s)
+    return why_sentence(s.why) + contention_words(s.why)
+
+
+def contention_words(w: Why) -> str:
+    """Name contention when a parallel run shared its CPUs with other processes."""
+    load = w.contention
+    if load is None:
+        return ""
+    return (
+        f" Contention: {load_words(load)} during this run, leaving its {w.after.workers} "
+        f"workers about {load.cpus_left:.2f} CPUs: its parts were stretched by that, not "
+        "by xdist alone."
+    )
 
 
 # --- where the time went: the section ------------------------------------------------------

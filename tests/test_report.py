@@ -130,7 +130,8 @@ def test_json_carries_the_same_facts(seed: summary.Summary) -> None:
     unit = next(s for s in data["strategies"] if s["name"] == "unit")
     assert unit["comparison"]["before_s"] == 216.58
     assert unit["outcome_text"] == "1854 passed, 358 deselected, 11 warnings"
-    assert [r["rule"] for r in data["recommendations"]] == ["local", "gate"] + ["unsettled"] * 3
+    assert [r["rule"] for r in data["recommendations"]] == ["settle"] + ["unsettled"] * 3
+    assert data["recommendations"][0]["settle"]["runs"] == 4
     assert unit["comparison"]["word"] == "single run"
     assert unit["comparison"]["verdict_text"] == wording.verdict_words(
         seed.strategy("unit").comparison  # type: ignore[arg-type]

@@ -20,9 +20,11 @@ from benchlib.summary import StrategySummary, Summary, UnstableTest
 from benchlib.wording import (
     RSS_NOTE,
     delta_words,
+    finding_words,
     first_line,
     mib,
     recommendation_words,
+    run_marks,
     seconds,
     tradeoff_words,
     verdict_words,
@@ -54,6 +56,7 @@ class Page:
     version: str
     method: str
     rss_note: str
+    load: Inline = ()  # what the runs' load says of the machine (busy.Finding)
 
 
 def render(summary: Summary, advice: Advice) -> str:
@@ -87,6 +90,7 @@ def page(summary: Summary, advice: Advice) -> Page:
         version=__version__,
         method=f"Speed-up = base median / current median; interval: {stats.METHOD}.",
         rss_note=RSS_NOTE,
+        load=inline(finding_words(summary.load) or ""),
     )
 
 
@@ -177,4 +181,5 @@ HELPERS: dict[str, Any] = {
     "part_names": charts.PART_NAMES,
     "link": link,
     "unstable_logs": unstable_logs,
+    "run_marks": run_marks,
 }
