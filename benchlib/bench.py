@@ -39,6 +39,12 @@ ENV_NEUTRALISED = (
 )
 AUTO_MIN_ROUNDS = 4  # the exact 95% interval needs 4 runs a side (see stats)
 DEFAULT_BUDGET_S = 1800.0
+# The budget sized to the suite (Schedule.budget_s None, `benchlib run`'s default): this many
+# measured rounds after the warm-ups (4 of which an interval needs; the fifth narrows it), and
+# never over DEFAULT_BUDGET_S, a default run being something a person waits for. A suite whose
+# rounds do not fit stops short of an interval, and the advice then says how many runs would
+# settle it, and how long they would take.
+SIZED_ROUNDS = 5
 
 
 @dataclass(frozen=True)
@@ -112,12 +118,25 @@ class RunPlan:
 
 @dataclass(frozen=True)
 class Schedule:
-    """How many rounds: a fixed number, or (repeat None) until the intervals are narrow."""
+    """How many rounds: a fixed number, or (repeat None) until the intervals are narrow.
+
+    budget_s None sizes the budget to the suite (SIZED_ROUNDS); a budget given in seconds
+    still runs AUTO_MIN_ROUNDS rounds, however long they take.
+    """
 
     repeat: int | None = 1
     warmup: int = 0
-    budget_s: float = DEFAULT_BUDGET_S
+    budget_s: float | None = DEFAULT_BUDGET_S
     width: float = stats.STOP_WIDTH
+
+    def over_budget(self, rounds: int, elapsed_s: float) -> bool:
+        """Tell whether another round would overrun the budget, judging by the rounds so far."""
+        next_end_s = elapsed_s + elapsed_s / rounds
+        if self.budget_s is not None:
+            return next_end_s > self.budget_s
+        # Sized in rounds as they go, not by the first one's time: a machine that gets busier
+        # must not cut a default run short of its interval.
+        return rounds - self.warmup >= SIZED_ROUNDS or next_end_s > DEFAULT_BUDGET_S
 
     def first_rounds(self) -> int:
         return self.warmup + (self.repeat or AUTO_MIN_ROUNDS)
@@ -293,12 +312,13 @@ def _another_round(
 ) -> bool:
     if schedule.repeat is not None:
         return done < schedule.warmup + schedule.repeat
-    if done - schedule.warmup < AUTO_MIN_ROUNDS:
-        return True
-    # Stop before a round that would overrun the budget, judging by the rounds so far.
-    if elapsed_s + elapsed_s / done > schedule.budget_s:
-        return False
-    return _pending(schedule, plans, walls)
+    measured = done - schedule.warmup
+    over = schedule.over_budget(done, elapsed_s)
+    if measured < AUTO_MIN_ROUNDS:
+        # A budget sized to the suite holds even here (one measured round at least); one given
+        # in seconds was asked for with the rounds an interval needs.
+        return measured < 1 or not (over and schedule.budget_s is None)
+    return not over and _pending(schedule, plans, walls)
 
 
 def _pending(schedule: Schedule, plans: Sequence[RunPlan], walls: dict[str, list[float]]) -> bool:
