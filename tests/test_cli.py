@@ -131,6 +131,7 @@ def test_list_json(target: Path) -> None:
     ]  # fmt: skip
 
 
+@pytest.mark.slow  # 8 runs: the embedded bench leaves it out
 def test_repeat_runs_round_robin_and_summarizes(target: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     (target / "pyproject.toml").write_text(

@@ -193,6 +193,7 @@ def pending_files(argv: list[str], cfg: config.Config) -> list[dict[str, Any]]:
 
 
 @pytest.mark.unit
+@pytest.mark.slow  # hypothesis: seconds each; the embedded bench leaves it out
 @settings(SETTINGS, max_examples=100)
 @given(toml=documents())
 # Found by this property once each, and kept: pytest names an unexpected character of an
@@ -230,6 +231,7 @@ _NUMBERISH = st.one_of(
 
 
 @pytest.mark.unit
+@pytest.mark.slow  # hypothesis: seconds each; the embedded bench leaves it out
 @SETTINGS
 @given(flag=st.sampled_from(NUMERIC_FLAGS), value=_NUMBERISH)
 @example(flag="--timeout", value="1e300")  # the timer thread died of OverflowError
@@ -341,6 +343,7 @@ def check_summary_and_compare(root: Path, bad: Path) -> None:
 
 
 @pytest.mark.unit
+@pytest.mark.slow  # hypothesis: seconds each; the embedded bench leaves it out
 @settings(SETTINGS, max_examples=100)
 @given(data=st.data())
 def test_summary_and_compare_never_raise_on_a_mutated_file(
@@ -353,6 +356,7 @@ def test_summary_and_compare_never_raise_on_a_mutated_file(
 
 
 @pytest.mark.integration
+@pytest.mark.slow  # hypothesis: seconds each; the embedded bench leaves it out
 @settings(SETTINGS, max_examples=4)
 @given(data=st.data())
 def test_the_commands_never_raise_on_a_mutated_file(
