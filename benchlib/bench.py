@@ -39,12 +39,15 @@ ENV_NEUTRALISED = (
 )
 AUTO_MIN_ROUNDS = 4  # the exact 95% interval needs 4 runs a side (see stats)
 DEFAULT_BUDGET_S = 1800.0
-# The budget sized to the suite (Schedule.budget_s None, `benchlib run`'s default): this many
-# measured rounds after the warm-ups (4 of which an interval needs; the fifth narrows it), and
-# never over DEFAULT_BUDGET_S, a default run being something a person waits for. A suite whose
-# rounds do not fit stops short of an interval, and the advice then says how many runs would
-# settle it, and how long they would take.
-SIZED_ROUNDS = 5
+# The budget sized to the suite (Schedule.budget_s None, `benchlib run`'s default): after the
+# warm-ups, the AUTO_MIN_ROUNDS rounds an interval needs, whatever they take up to
+# DEFAULT_BUDGET_S (a default run is something a person waits for); then more, while an
+# interval is wide, only as long as the bench has taken under SIZED_MORE_S and at most
+# SIZED_ROUNDS rounds: a small suite narrows its intervals, a large one stops at what settles
+# large differences. A suite whose 4 rounds do not fit in DEFAULT_BUDGET_S stops short, and
+# the advice then says how many runs would settle it, and how long they would take.
+SIZED_MORE_S = 180.0
+SIZED_ROUNDS = 10
 
 
 @dataclass(frozen=True)
@@ -134,9 +137,13 @@ class Schedule:
         next_end_s = elapsed_s + elapsed_s / rounds
         if self.budget_s is not None:
             return next_end_s > self.budget_s
-        # Sized in rounds as they go, not by the first one's time: a machine that gets busier
-        # must not cut a default run short of its interval.
-        return rounds - self.warmup >= SIZED_ROUNDS or next_end_s > DEFAULT_BUDGET_S
+        # Sized by the rounds as they go, not by the first one's time: a machine that gets
+        # busier must not cut a default run short of its interval.
+        if next_end_s > DEFAULT_BUDGET_S:
+            return True
+        measured = rounds - self.warmup
+        enough = measured >= AUTO_MIN_ROUNDS
+        return enough and (next_end_s > SIZED_MORE_S or measured >= SIZED_ROUNDS)
 
     def first_rounds(self) -> int:
         return self.warmup + (self.repeat or AUTO_MIN_ROUNDS)

@@ -85,7 +85,8 @@ def _head(summary: Summary) -> str:
 
 
 def _machines(summary: Summary) -> str:
-    load = finding_words(summary.load)
+    # Too busy to judge is said at the top already.
+    load = None if summary.load.too_busy_to_judge else finding_words(summary.load)
     if len(summary.machines) < 2:
         one = f"Machine: {text(summary.machines[0].description)}." if summary.machines else ""
         return "\n\n".join(x for x in (one, f"Machine load: {load}" if load else "") if x)

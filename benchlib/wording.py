@@ -198,7 +198,11 @@ def busy_mark(load: Load | None) -> str:
 
 
 def busy_runs_words(busy: int, runs: int) -> str:
-    return f"{busy} of its {runs} runs were taken on a busy machine (see the runs)"
+    if busy == runs:
+        which = "its run was" if runs == 1 else f"all {runs} of its runs were"
+    else:
+        which = f"{busy} of its {runs} runs {'was' if busy == 1 else 'were'}"
+    return f"{which} taken on a busy machine (see the runs)"
 
 
 def run_marks(r: RunRef) -> str:
@@ -241,7 +245,7 @@ def recommendation_words(r: Recommendation, baseline: str | None) -> str:
     if r.rule == "settle" and r.settle is not None:
         return settle_words(r.settle)
     if r.rule == "busy" and r.load is not None:
-        return f"Nothing is recommended: {finding_words(r.load) or 'the machine was too busy'}"
+        return f"Nothing is recommended. {finding_words(r.load) or 'The machine was too busy.'}"
     if r.rule in ("local", "gate") and j is None:
         what = "local iteration" if r.rule == "local" else "the quality gate"
         evidence = _keep_evidence(r)

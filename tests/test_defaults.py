@@ -44,9 +44,12 @@ def _rounds(schedule: bench.Schedule, round_s: float = 1.0) -> int:
 @pytest.mark.unit
 def test_the_default_budget_is_sized_to_the_suite_in_rounds() -> None:
     sized = bench.Schedule(repeat=None, warmup=1, budget_s=None)
-    # A warm-up round, the 4 an interval needs and one more, however long a round takes...
-    assert _rounds(sized, round_s=0.5) == _rounds(sized, round_s=200.0) == 1 + 5
-    # ...unless the rounds would outlast the longest a default run may take.
+    # A warm-up round and the 4 an interval needs, however long a round takes...
+    assert _rounds(sized, round_s=bench.SIZED_MORE_S / 2) == 1 + bench.AUTO_MIN_ROUNDS
+    # ...more while the intervals are wide, in a small suite...
+    assert _rounds(sized, round_s=0.5) == 1 + bench.SIZED_ROUNDS
+    assert _rounds(sized, round_s=bench.SIZED_MORE_S / 7.5) == 7  # 180s: 7 rounds fit
+    # ...fewer when the rounds would outlast the longest a default run may take.
     assert _rounds(sized, round_s=bench.DEFAULT_BUDGET_S / 3) == 1 + 2
     assert _rounds(sized, round_s=bench.DEFAULT_BUDGET_S * 2) == 1 + 1  # one measured, always
     # A budget given in seconds still runs the rounds an interval needs.
