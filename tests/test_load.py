@@ -163,6 +163,7 @@ def test_the_same_run_alone_is_not_busy(tmp_path: Path, quiet_machine: None) -> 
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_the_load_is_recorded_in_the_result_file(tmp_path: Path) -> None:
     target = suitekit.copy_suite("lanes", tmp_path)
     (target / ".warm").touch()  # no cold start to wait for
