@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from benchlib.results import RunResult
+from benchlib.model.results import RunResult
 
 # A run is busy when other processes (and the hypervisor's other guests, as steal) took at
 # least this share of the CPU time its CPUs offered while it ran. Why a quarter: a lane that

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from benchlib import stats
-from benchlib.results import COMPLETED, RunResult
+from benchlib.model.results import COMPLETED, RunResult
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import resource
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchlib.results import MachineLoad
+from benchlib.model.results import MachineLoad
 
 PROC_STAT = Path("/proc/stat")
 _TICK_S = 1 / (os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100)

@@ -13,14 +13,16 @@ from typing import Any
 import pytest
 import suitekit
 
-from benchlib import bench, results
-from benchlib.machine import Interpreter
-from benchlib.strategy import Strategy
+from benchlib.measure import bench
+from benchlib.model import results
+from benchlib.plan.machine import Interpreter
+from benchlib.plan.runplan import RunPlan
+from benchlib.plan.strategy import Strategy
 
 WIDE = {"serial-full": [10.0, 12.0, 9.0, 11.5, 10.2], "unit": [5.0, 6.5, 4.1, 5.9, 5.2]}
 
 
-def _plans() -> list[bench.RunPlan]:
+def _plans() -> list[RunPlan]:
     python = Interpreter(sys.executable, "3", "9", None)
     return [
         bench.RunPlan(
@@ -59,7 +61,7 @@ def test_the_default_budget_is_sized_to_the_suite_in_rounds() -> None:
 
 @pytest.mark.unit
 def test_run_settles_by_default_and_scan_keeps_one_round() -> None:
-    from benchlib.arguments import build_parser
+    from benchlib.cli.arguments import build_parser
 
     run = build_parser().parse_args(["run"])
     assert (run.repeat, run.warmup, run.budget) == (None, 1, None)

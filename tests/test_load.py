@@ -12,8 +12,10 @@ import factories as f
 import pytest
 import suitekit
 
-from benchlib import advice, busy, cpuload, report, summary, whywords
-from benchlib.results import MachineLoad
+from benchlib import busy, cpuload, report
+from benchlib.analyze import advice, summary
+from benchlib.explain import reasons
+from benchlib.model.results import MachineLoad
 
 STAT = """\
 cpu  300 0 100 900 0 0 0 30 0 0
@@ -101,7 +103,7 @@ def test_a_busy_parallel_runs_why_names_contention() -> None:
         gate = f.timed("gate", lanes=lanes, strategy_kw={"compare_to": "serial-full"})
         serial = f.replace(serial, load=load(serial.wall_s))
         s = summary.analyze([serial, f.replace(gate, load=load(gate.wall_s))])
-        return whywords.strategy_why(s.strategy("gate")) or ""
+        return reasons.strategy_why(s.strategy("gate")) or ""
 
     said = why(0.5)
     assert "Contention: other processes took 50% of its 2 CPUs during this run" in said
