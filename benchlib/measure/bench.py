@@ -254,11 +254,25 @@ def _another_round(
         return done < schedule.warmup + schedule.repeat
     measured = done - schedule.warmup
     over = schedule.over_budget(done, elapsed_s)
-    if measured < AUTO_MIN_ROUNDS:
+    counted = _counted(schedule, walls)
+    # A cold first run the summary will leave out (coldstart) costs one round more.
+    short = any(0 < len(v) < AUTO_MIN_ROUNDS for v in counted.values())
+    if measured < AUTO_MIN_ROUNDS or (short and measured == AUTO_MIN_ROUNDS):
         # A budget sized to the suite holds even here (one measured round at least); one given
         # in seconds was asked for with the rounds an interval needs.
         return measured < 1 or not (over and schedule.budget_s is None)
-    return not over and _pending(schedule, plans, walls)
+    return not over and _pending(schedule, plans, counted)
+
+
+def _counted(schedule: Schedule, walls: dict[str, list[float]]) -> dict[str, list[float]]:
+    """Return the walls the summary will count: without a first run that was cold.
+
+    Without warm-ups, the first measured run is the bench's first, which coldstart leaves out
+    when it stands out (stats.first_run_much_slower); after a warm-up it is not.
+    """
+    if schedule.warmup:
+        return walls
+    return {k: v[1:] if stats.first_run_much_slower(v) else v for k, v in walls.items()}
 
 
 def _pending(schedule: Schedule, plans: Sequence[RunPlan], walls: dict[str, list[float]]) -> bool:
@@ -272,4 +286,4 @@ def _why_stopped(
 ) -> Stopped:
     if schedule.repeat is not None:
         return "rounds"
-    return "budget" if _pending(schedule, plans, walls) else "width"
+    return "budget" if _pending(schedule, plans, _counted(schedule, walls)) else "width"
