@@ -84,7 +84,7 @@ def test_a_busy_machine_recommends_nothing_and_is_said_first() -> None:
     found = advice.advise(s)
     assert [r.rule for r in found.recommendations][:1] == ["busy"]
     assert not any(r.rule in ("local", "gate") for r in found.recommendations)
-    md = report.render_markdown(s, found)
+    md = report.render_markdown(s)
     assert md.index("too busy to judge") < md.index("## Baseline")
     assert "busy machine: other processes took 60% of its 2 CPUs" in md
     # The same lanes on a quiet machine: the gate is recommended.

@@ -27,9 +27,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from benchlib import busy
-from benchlib.analyze.judge import Judgement, judge_walls
+from benchlib.analyze.judge import Judgement
 from benchlib.analyze.pertest import CoverageGap
 from benchlib.analyze.summary import StrategySummary, Summary
+from benchlib.plan.scanplan import SEPARATOR
 
 Rule = Literal[
     "baseline",  # no baseline ran: nothing can be recommended
@@ -165,12 +166,14 @@ def _recommend(summary: Summary) -> tuple[Recommendation, ...]:
 
 def _settle(summary: Summary, baseline: str, lanes: Sequence[StrategySummary]) -> Settle | None:
     """Say what would settle the lanes whose comparison with the baseline has no interval."""
-    # Only a lane that could be recommended once settled: none with new failures or a hang.
+    # Only a lane that could be recommended once settled: none with new failures or a hang,
+    # and no variant of a scan (base@coordinates), which the scan's own rule picks among.
     hung = {r.strategy for r in summary.runs if r.status == "timeout"}
     open_ = [
         s for s in lanes
         if s.vs_baseline is not None and s.vs_baseline.settle_runs is not None
         and not s.vs_baseline.machines_differ and not s.new_failures and s.name not in hung
+        and SEPARATOR not in s.name
     ]  # fmt: skip
     if not open_:
         return None
@@ -244,17 +247,10 @@ def _hangs(summary: Summary, lanes: Sequence[StrategySummary]) -> tuple[Hang, ..
     return tuple(found)
 
 
-def _walls(summary: Summary, name: str) -> tuple[list[float], set[str]]:
-    counted = [r for r in summary.runs if r.strategy == name and r.counted]  # judge.counted's
-    return [r.wall_s for r in counted], {r.machine for r in counted}
-
-
 def _between(summary: Summary, before: str, after: str) -> Judgement | None:
-    """Judge two lanes' runs against each other; None when they ran on different machines."""
-    (base, here), (current, there) = _walls(summary, before), _walls(summary, after)
-    if not base or not current or len(here | there) > 1:
-        return None
-    return judge_walls(before, after, base, current)
+    """Return the verdict of after against before, as the summary judged it (one judging path)."""
+    lane = summary.strategy(after)
+    return next((j for j in lane.versus_full if j.before == before), None)
 
 
 def _parallel_failures(summary: Summary, s: StrategySummary) -> Recommendation | None:

@@ -100,7 +100,7 @@ def _step_workers(plan: RunPlan, asked: Workers, index: int) -> int:
 def _shards(plan: RunPlan, baseline: Baseline, only: int | None) -> tuple[list[RunPlan], list[str]]:
     s = plan.strategy
     ids = collect(plan)
-    found = baseline(plan.results_dir, target_info(plan.target).identity)
+    found = baseline(plan.results_dir, target_info(plan.target, plan.project).identity)
     shards = split(
         ids, s.shards, found.seconds if found else None, s.dist if plan.workers else None
     )
