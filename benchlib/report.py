@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchlib import stats
+from benchlib import fastlane, fitwords, stats
 from benchlib.analyze import advice
 from benchlib.analyze.judge import BudgetResult
 from benchlib.analyze.resultset import SkippedFile
@@ -69,6 +69,7 @@ def write_outputs(
     *,
     scan_file: ScanResult | None = None,
     note: Callable[[str], None] | None = None,
+    project: fastlane.Findings | None = None,
 ) -> list[Path]:
     """Write summary.md, summary.json and report.html (and scan.json for scan_file); append
     the Markdown to $GITHUB_STEP_SUMMARY if set.
@@ -78,7 +79,7 @@ def write_outputs(
     """
     from benchlib.render.html import page as htmlreport  # the summary only, never a run
 
-    text = markdown.render(summary, e)
+    text = _with_section(markdown.render(summary, e), project)
     written = [out_dir / "summary.md", out_dir / "summary.json", out_dir / "report.html"]
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -87,8 +88,11 @@ def write_outputs(
             written.append(out_dir / stored.SCAN_FILE)
             results.write_atomic(written[-1], stored.render(scan_file))
         results.write_atomic(written[0], text)
-        results.write_atomic(written[1], render_json(summary, e))
-        results.write_atomic(written[2], htmlreport.render(summary, e))
+        results.write_atomic(written[1], render_json(summary, e, project))
+        page = htmlreport.render(summary, e)
+        if project is not None:
+            page = page.replace("</main>", fitwords.html_section(project) + "</main>", 1)
+        results.write_atomic(written[2], page)
     except OSError as exc:
         raise InputError(
             "out", str(out_dir), f"cannot hold the summary ({exc.strerror or exc})",
@@ -104,6 +108,15 @@ def write_outputs(
                 raise
             note(f"{exc.message}; the summary is in {out_dir} all the same")
     return written
+
+
+def _with_section(text: str, project: fastlane.Findings | None) -> str:
+    """Put the project's section before the report's first section: it says what ran."""
+    section = fitwords.markdown(project) if project is not None else ""
+    if not section:
+        return text
+    head, sep, rest = text.partition("\n## ")
+    return f"{head}\n{section}\n{sep}{rest}" if sep else f"{text}\n{section}\n"
 
 
 def _append(step: Path, text: str) -> None:
@@ -123,7 +136,9 @@ def render_markdown(summary: Summary, e: Explanation | None = None) -> str:
     return markdown.render(summary, e or explanation.build(summary))
 
 
-def render_json(summary: Summary, e: Explanation | None = None) -> str:
+def render_json(
+    summary: Summary, e: Explanation | None = None, project: fastlane.Findings | None = None
+) -> str:
     """Return the summary's facts and their explanation as JSON, for tools."""
     e = e or explanation.build(summary)
     found = advice.advise(summary)  # the rules' data; their words are the explanation's
@@ -157,6 +172,8 @@ def render_json(summary: Summary, e: Explanation | None = None) -> str:
     data["load"]["text"] = finding_words(summary.load)
     for run, item in zip(summary.runs, data["runs"], strict=True):
         item["marks_text"] = run_marks(run).removeprefix(", ") or None
+    if project is not None:
+        data["project"] = {**dataclasses.asdict(project), "lines": fitwords.all_lines(project)}
     data["recommendations"] = [
         {**dataclasses.asdict(r), "strategy": w.strategy, "text": w.text}
         for r, w in zip(found.recommendations, e.recommendations, strict=True)
