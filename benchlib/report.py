@@ -26,9 +26,12 @@ from benchlib.explain.composite import check_words
 from benchlib.explain.model import Explanation, plain
 from benchlib.explain.wording import (
     budget_value,
+    busy_runs_words,
     count,
     delta_words,
+    finding_words,
     noise_words,
+    run_marks,
     seconds,
     selection_words,
     verdict_words,
@@ -49,6 +52,9 @@ SUMMARY_FORMAT = "benchlib-summary"
 #    only the tests whose outcome differs under it.
 # 4 (additions only): "bottom_line"; "explanation" (verdicts naming their reference, whys,
 #    recommendations, scan picks, findings as blocks, chart labels); comparisons' "ratio_text".
+#    Also: "load" (the machine's load over the runs, busy.Finding, with "text"), per run "load",
+#    "busy" and "marks_text", per strategy "busy_runs"; noise warnings' "cold";
+#    recommendations' "settle" and "load".
 SUMMARY_VERSION = 4
 METHOD_NOTE = (
     f"speedup = base median / current median; interval: {stats.METHOD}; differences under "
@@ -163,6 +169,9 @@ def render_json(
         # A chart's thousands of segments and samples: the result files hold them already.
         del picture["lanes"], picture["resources"]
     _logical_json(summary, data)
+    data["load"]["text"] = finding_words(summary.load)
+    for run, item in zip(summary.runs, data["runs"], strict=True):
+        item["marks_text"] = run_marks(run).removeprefix(", ") or None
     if project is not None:
         data["project"] = {**dataclasses.asdict(project), "lines": fitwords.all_lines(project)}
     data["recommendations"] = [
@@ -191,6 +200,14 @@ def render_table(summary: Summary, e: Explanation | None = None) -> str:
     lines = _plain_table(rows)
     if summary.project_warning:
         lines.append(f"WARNING: {summary.project_warning}")
+    load = finding_words(summary.load, md=False)
+    if load:
+        lines.append(f"{'WARNING: ' if summary.load.busy else ''}{load}")
+    lines += [
+        f"{s.name}: {busy_runs_words(s.busy_runs, s.runs)}"
+        for s in summary.strategies
+        if s.busy_runs
+    ]
     lines += [f"{w.strategy}: {noise_words(w)}" for s in summary.strategies for w in s.noise]
     lines += [
         f"WARNING: {s.name}: {selection_words(s.selections)}"

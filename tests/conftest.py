@@ -9,3 +9,6 @@ collect_ignore = ["suites"]
 
 # Tests import their helpers (factories) as plain modules.
 sys.path.insert(0, str(Path(__file__).parent))
+
+# A quiet machine for the tests that measure the machine's load (quietkit.quiet_machine).
+pytest_plugins = ["quietkit"]

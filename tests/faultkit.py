@@ -74,7 +74,7 @@ def benchlib(*args: str | Path, cwd: Path | None = None, **extra: str) -> Any:
 
 def start(*args: str | Path, preexec_fn: Callable[[], None] | None = None, **extra: str) -> Any:
     return subprocess.Popen(
-        [sys.executable, "-m", "benchlib", *map(str, args)],
+        [sys.executable, "-m", "benchlib", *suitekit.one_round(tuple(map(str, args)))],
         env=env(**extra),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

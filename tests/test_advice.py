@@ -63,13 +63,31 @@ def test_a_subset_lane_significantly_faster_than_the_full_gate_is_recommended() 
     assert rec(found, "gate").strategy == "gate"
 
 
-def test_keeping_the_baseline_on_single_runs_says_how_many_runs_would_settle_it() -> None:
+def test_single_runs_recommend_nothing_and_say_what_would_settle_them() -> None:
+    """Issue 19: no "keep serial-full for local iteration" from no evidence."""
     gate = [f.result("gate", wall_s=169.0, strategy_kw=FULL)]
     _, found = advise([f.result("serial-full", wall_s=300.0)], gate)
-    said = words(found, "gate")
-    assert said.startswith("No lane is significantly faster than `serial-full`, so keep it")
-    assert "the closest lane, `gate`: 1.78× faster on a single run each" in said
-    assert "4 runs a side would settle it" in said
+    [settle, lane] = found.recommendations
+    assert (settle.rule, lane.rule) == ("settle", "unsettled")
+    assert settle.settle is not None and settle.settle.strategies == ("serial-full", "gate")
+    assert (settle.settle.runs, settle.settle.round_s) == (4, 469.0)
+    said = words(found, "settle")
+    assert said.startswith("Nothing is recommended yet: `gate` against `serial-full` has too few")
+    assert "4 runs a side would settle it: `benchlib run serial-full gate --repeat 4`" in said
+    # A warm-up round and 4 rounds of both lanes' medians: 5 x 469 s.
+    assert "takes about 39.1 minutes here" in said
+    assert "keep" not in said
+
+
+def test_a_lane_that_cannot_be_recommended_leaves_the_others_settled() -> None:
+    # The parallel gate has one run, but its tests fail there: settling it would not help.
+    bad = TestRecord("tests/t.py::x", "failed", 1.0, phase="call", message="boom")
+    ok = TestRecord("tests/t.py::x", "passed", 1.0)
+    gate = [f.result("gate", wall_s=100.0, tests=(bad,), status="tests-failed",
+                     strategy_kw=FULL)]  # fmt: skip
+    _, found = advise(repeated("serial-full", BASE, tests=(ok,)), gate)
+    assert rec(found, "gate").strategy == "serial-full"
+    assert not any(r.rule == "settle" for r in found.recommendations)
 
 
 def test_a_parallel_lane_no_faster_than_its_serial_sibling_is_not_recommended() -> None:

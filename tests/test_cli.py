@@ -80,6 +80,7 @@ def test_interpreter_without_pytest(target: Path, bare_python: str, tmp_path: Pa
     assert not out.exists()
 
 
+@pytest.mark.slow  # seconds of real runs: the embedded bench leaves it out
 def test_workers_without_xdist(target: Path, pytest_only_python: str, tmp_path: Path) -> None:
     out = tmp_path / "out"
     proc = suitekit.benchlib(
@@ -131,6 +132,7 @@ def test_list_json(target: Path) -> None:
     ]  # fmt: skip
 
 
+@pytest.mark.slow  # 8 runs: the embedded bench leaves it out
 def test_repeat_runs_round_robin_and_summarizes(target: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     (target / "pyproject.toml").write_text(
@@ -175,6 +177,7 @@ def test_summary_over_a_missing_folder(tmp_path: Path) -> None:
     one_line_error(proc, "does not exist")
 
 
+@pytest.mark.slow  # seconds of real runs: the embedded bench leaves it out
 def test_compare_exit_codes(tmp_path: Path) -> None:
     import factories
 
@@ -207,6 +210,7 @@ def test_compare_exit_codes(tmp_path: Path) -> None:
     one_line_error(suitekit.benchlib("compare", str(base), str(other)), "on both sides")
 
 
+@pytest.mark.slow  # seconds of real runs: the embedded bench leaves it out
 def test_env_secrets_are_not_recorded(target: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     env = os.environ | {"AWS_SECRET_ACCESS_KEY": "hunter2", "CI": "true"}

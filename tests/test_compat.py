@@ -85,6 +85,8 @@ def test_the_schema_describes_the_model_field_for_field() -> None:
     assert max(records.ADDED_IN_MINOR.values()) <= records.SCHEMA_MINOR
     part = next(o for o in props["part"]["oneOf"] if o["type"] == "object")
     assert _schema_fields(part) == set(part["required"]) == _model_fields(results.Part)
+    load = next(o for o in props["load"]["oneOf"] if o["type"] == "object")
+    assert _schema_fields(load) == set(load["required"]) == _model_fields(results.MachineLoad)
     nested = {
         "strategy": results.StrategyRecord,
         "target": results.Target,
@@ -114,6 +116,19 @@ def test_a_3_0_file_has_no_part_and_a_3_1_part_round_trips(tmp_path: Path) -> No
     path = results.save(dataclasses.replace(r, part=part, schema_minor=1), tmp_path)
     jsonschema.validate(json.loads(path.read_text()), SCHEMA)
     assert results.load(path).part == part
+
+
+def test_a_3_2_file_has_no_load_and_a_3_3_load_round_trips(tmp_path: Path) -> None:
+    data = json.loads((DATA / "result-v3.json").read_text())
+    assert "load" not in data
+    r = results.load(DATA / "result-v3.json")
+    assert r.load is None
+    load = results.MachineLoad(cpus=2, span_s=10.5, busy_cpu_s=14.0, own_cpu_s=9.5, steal_s=None)
+    path = results.save(dataclasses.replace(r, load=load, schema_minor=3), tmp_path)
+    jsonschema.validate(json.loads(path.read_text()), SCHEMA)
+    again = results.load(path)
+    assert again.load == load and again.load.others_cpu_s == 4.5
+    assert records.ADDED_IN_MINOR["load"] == 3 <= records.SCHEMA_MINOR
 
 
 def test_a_folder_of_old_and_new_files_summarizes(tmp_path: Path) -> None:

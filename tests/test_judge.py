@@ -104,11 +104,29 @@ def test_missing_side_or_no_completed_run_is_not_compared() -> None:
     assert judge.judge("a", "b", runs("a"), timeout).note == "`b` has no completed run"
 
 
-def test_noise_warnings_for_spread_and_a_cold_first_run() -> None:
-    cold = judge.noise("gate", runs("gate", walls=(14.0, 10.0, 10.1, 9.9, 10.2)))
-    assert [w.kind for w in cold] == ["cv", "first-run"]
-    assert cold[1].value == pytest.approx(14.0 / 10.05 - 1)
+def test_a_cold_first_run_is_said_and_left_out_of_the_statistics() -> None:
+    made = runs("gate", walls=(14.0, 10.0, 10.1, 9.9, 10.2))
+    cold = judge.noise("gate", made)
+    # Left out, the cold run no longer spreads the rest: no coefficient-of-variation warning.
+    assert [w.kind for w in cold] == ["first-run"]
+    assert cold[0].value == pytest.approx(14.0 / 10.05 - 1)
+    assert cold[0].cold is not None and not cold[0].cold.warmup
+    assert [r.wall_s for r in judge.counted(made)] == [10.0, 10.1, 9.9, 10.2]
+    assert judge.judge("gate", "gate", made, made).n_before == 4
     assert judge.noise("gate", runs("gate")) == ()
+
+
+def test_a_cold_warm_up_is_said_and_the_first_of_each_bench_is_judged_alone() -> None:
+    one = [dataclasses.replace(r, bench_id="a") for r in runs("gate", walls=(14.0, 10, 10.1, 9.9))]
+    one[0] = dataclasses.replace(one[0], warmup=True)
+    # A later bench whose first run is no slower than its others: nothing cold there.
+    two = [
+        f.result("gate", wall_s=w, round=i, started_at=f"2026-11-26T13:0{i}:00+00:00", bench_id="b")
+        for i, w in enumerate((10.0, 12.0, 9.9))
+    ]
+    [found] = judge.cold([*two, *one])
+    assert found.warmup and found.wall_s == 14.0 and found.warm_s == 10.0
+    assert len(judge.counted([*one, *two])) == 6
 
 
 def test_budgets_are_the_latest_runs_recorded_limits() -> None:

@@ -25,8 +25,8 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("__init__", "errors", "stats"),
     ("model",),
     ("plan", "probe", "fit", "cicommand", "fitplan"),
-    ("measure",),
-    ("analyze", "fastlane"),
+    ("measure", "cpuload"),  # cpuload: flat, beside the measure stage
+    ("analyze", "fastlane", "coldstart", "busy"),  # flat, beside the analyze stage
     ("explain", "fitwords"),
     ("render",),
     ("report", "pipeline"),

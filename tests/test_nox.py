@@ -58,7 +58,7 @@ def test_bench_runs_refuse_to_overlap(tmp_path: Path) -> None:
     out = tmp_path / "out"
     first = subprocess.Popen(
         [sys.executable, "-m", "benchlib", "run", "serial-full", "--target", str(target),
-         "--results", str(out), "--timeout", "60"],
+         "--results", str(out), "--timeout", "60", *suitekit.ONE_ROUND],
         stderr=subprocess.PIPE,
         env=suitekit.env_without_pytest_vars(),
     )  # fmt: skip
@@ -90,7 +90,7 @@ def test_another_project_through_nox_and_cli(tmp_path: Path) -> None:
     out = tmp_path / "results"
     bench = nox(
         "-s", "bench", "--envdir", str(tmp_path / "envs"), "--",
-        "--target", str(project), "--results", str(out),
+        "--target", str(project), "--results", str(out), *suitekit.ONE_ROUND,
     )  # fmt: skip
     assert bench.returncode == 0, bench.stdout + bench.stderr
     runs = [results.load(p) for p in results.find_result_files([out])]

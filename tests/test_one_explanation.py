@@ -170,7 +170,9 @@ def test_the_bottom_line_comes_first_and_is_the_same_everywhere(
 ) -> None:
     line = _e(outputs)["bottom_line"]
     md, terminal, html = str(outputs["md"]), str(outputs["terminal"]), str(outputs["html"])
-    assert line.startswith("On this machine, ")
+    # A machine too busy to judge (other processes took a quarter of its CPUs) says so instead.
+    busy = "Nothing is recommended. The machine was too busy"
+    assert line.startswith(("On this machine, ", busy))
     assert md.split("\n\n")[1] == f"**Bottom line:** {line}"
     assert explanation.plain(line) in terminal.splitlines()
     (found,) = Texts(html, "data-bottom-line").found_by["data-bottom-line"]

@@ -198,6 +198,7 @@ def pending_files(argv: list[str], cfg: config.Config) -> list[dict[str, Any]]:
 
 
 @pytest.mark.unit
+@pytest.mark.slow  # hypothesis: seconds each; the embedded bench leaves it out
 @settings(SETTINGS, max_examples=100)
 @given(toml=documents())
 # Found by this property once each, and kept: pytest names an unexpected character of an
@@ -235,6 +236,7 @@ _NUMBERISH = st.one_of(
 
 
 @pytest.mark.unit
+@pytest.mark.slow  # hypothesis: seconds each; the embedded bench leaves it out
 @SETTINGS
 @given(flag=st.sampled_from(NUMERIC_FLAGS), value=_NUMBERISH)
 @example(flag="--timeout", value="1e300")  # the timer thread died of OverflowError
@@ -346,6 +348,7 @@ def check_summary_and_compare(root: Path, bad: Path) -> None:
 
 
 @pytest.mark.unit
+@pytest.mark.slow  # hypothesis: seconds each; the embedded bench leaves it out
 @settings(SETTINGS, max_examples=100)
 @given(data=st.data())
 def test_summary_and_compare_never_raise_on_a_mutated_file(
@@ -358,6 +361,7 @@ def test_summary_and_compare_never_raise_on_a_mutated_file(
 
 
 @pytest.mark.integration
+@pytest.mark.slow  # hypothesis: seconds each; the embedded bench leaves it out
 @settings(SETTINGS, max_examples=4)
 @given(data=st.data())
 def test_the_commands_never_raise_on_a_mutated_file(

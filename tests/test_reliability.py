@@ -210,7 +210,7 @@ def test_01_cross_folder_commands_hand_absolute_paths_to_the_child(tmp_path: Pat
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     nox = subprocess.run(
         [sys.executable, "-m", "nox", "--no-venv", "-s", "bench-unit", "--", "--target",
-         "../../proj", "--python", "../../proj/.venv/bin/python"],
+         "../../proj", "--python", "../../proj/.venv/bin/python", *suitekit.ONE_ROUND],
         cwd=here, capture_output=True, text=True, timeout=300, env=env(PATH=path),
     )  # fmt: skip
     assert nox.returncode == 0, nox.stdout + nox.stderr

@@ -53,7 +53,10 @@ def test_markdown_has_the_reports_sections_in_order(seed: summary.Summary) -> No
         "## Summary Recommendation",
         "## Experiment Evidence",
     ]
-    assert md.startswith("# Pytest Acceleration Benchmark\n\n**Bottom line:** On this machine")
+    # Single runs settle nothing: the bottom line says what would (issue 19), not "keep".
+    assert md.startswith(
+        "# Pytest Acceleration Benchmark\n\n**Bottom line:** Nothing is recommended yet:"
+    )
     assert "\n\nDate: 2026-11-26\n" in md
     assert "shared pages counted once per process" in md
     for r in seed.runs:
@@ -148,7 +151,8 @@ def test_json_carries_the_same_facts(seed: summary.Summary) -> None:
     unit = next(s for s in data["strategies"] if s["name"] == "unit")
     assert unit["comparison"]["before_s"] == 216.58
     assert unit["outcome_text"] == "1854 passed, 358 deselected, 11 warnings"
-    assert [r["rule"] for r in data["recommendations"]] == ["local", "gate"] + ["unsettled"] * 3
+    assert [r["rule"] for r in data["recommendations"]] == ["settle"] + ["unsettled"] * 3
+    assert data["recommendations"][0]["settle"]["runs"] == 4
     assert unit["comparison"]["word"] == "single run"
     assert unit["comparison"]["verdict_text"] == wording.verdict_words(
         seed.strategy("unit").comparison  # type: ignore[arg-type]

@@ -152,6 +152,7 @@ def test_interrupt_writes_the_result_and_exits_130(tmp_path: Path, sig: signal.S
             str(target),
             "--results",
             str(out),
+            *suitekit.ONE_ROUND,
         ],
         env=suitekit.env_without_pytest_vars() | {"BENCH_GRANDCHILD": str(pidfile)},
         stderr=subprocess.PIPE,

@@ -333,7 +333,10 @@ def test_env_axis_changes_the_run_and_repeat_auto_says_why_it_stopped(tmp_path: 
     data = json.loads(done.stdout)
     fast = "gate@n0+SCAN_IO_S=0.01"
     assert {p["variant"] for p in data["points"]} == {"gate@n0", fast, "gate@n2-load"}
-    assert all(p["runs"] == 4 for p in data["points"])  # auto's fewest rounds, then the budget
+    ran = [results.load(p).strategy.name for p in results.find_result_files([tmp_path / "r"])]
+    # auto's fewest rounds, then the budget; one more when a first run was cold (left out).
+    [rounds] = {ran.count(v) for v in set(ran)}
+    assert rounds in (4, 5) and all(p["runs"] >= 4 for p in data["points"])
     assert data["stopped"] in ("budget", "width")
     assert data["recommended"]["variant"] == fast
     assert data["recommended"]["verdict"] == "faster"

@@ -261,8 +261,7 @@ def test_recommendation_rules() -> None:
 def test_single_runs_are_unsettled_not_recommended() -> None:
     recs = advice.advise(summary.analyze(seed_results())).recommendations
     assert [(r.rule, r.strategy) for r in recs] == [
-        ("local", "serial-full"),
-        ("gate", "serial-full"),
+        ("settle", None),
         ("unsettled", "unit"),
         ("unsettled", "xdist-unit"),
         ("unsettled", "gate"),

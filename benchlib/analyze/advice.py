@@ -13,7 +13,11 @@ recommendation carries the comparisons it rests on, so its sentence can state it
 - keeping the baseline names the closest lane and its verdict (a single run says how many runs
   would settle it), and the full-scope lanes that hung (status timeout), with what was in flight;
 - a parallel lane whose only problem is tests that fail under xdist and never in the baseline
-  gets its own recommendation: which tests to fix to unlock it, and what it would gain.
+  gets its own recommendation: which tests to fix to unlock it, and what it would gain;
+- no lane, and not the baseline either, is recommended while a lane that could be (no new
+  failures, no hang) has too few runs for an interval against the baseline: the advice says
+  what would settle it (runs a side, and how long they take here), and nothing else;
+- nor when the machine was too busy to judge (busy.Finding): every figure is then a busy one.
 """
 
 from __future__ import annotations
@@ -22,12 +26,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from benchlib import busy
 from benchlib.analyze.judge import Judgement
 from benchlib.analyze.pertest import CoverageGap
 from benchlib.analyze.summary import StrategySummary, Summary
+from benchlib.plan.scanplan import SEPARATOR
 
 Rule = Literal[
     "baseline",  # no baseline ran: nothing can be recommended
+    "settle",  # lanes without an interval: what would settle them, and no recommendation
+    "busy",  # the machine was too busy to judge: no recommendation
     "local",  # the lane for local iteration (the baseline when none is faster)
     "gate",  # the lane for the full quality gate (the baseline when none is faster)
     "slower",  # a lane significantly slower than what it replaces
@@ -69,6 +77,21 @@ class Hang:
 
 
 @dataclass(frozen=True)
+class Settle:
+    """What would settle the comparisons with the baseline that have no interval yet."""
+
+    strategies: tuple[str, ...]  # the baseline, then the lanes not settled
+    runs: int  # runs a side (or pairs) each comparison needs for a 95% interval
+    round_s: float  # one round of those strategies here: the sum of their medians
+    warmup_rounds: int = 1  # a bench's default warm-up round, timed like the others
+
+    @property
+    def seconds(self) -> float:
+        """Return how long a bench of those strategies that settles them would take here."""
+        return (self.runs + self.warmup_rounds) * self.round_s
+
+
+@dataclass(frozen=True)
 class Recommendation:
     rule: Rule
     strategy: str | None
@@ -80,6 +103,8 @@ class Recommendation:
     versus: Judgement | None = None  # local: the subset lane against the fastest full lane
     closest: Judgement | None = None  # keeping the baseline: the fastest lane's verdict
     hangs: tuple[Hang, ...] = ()  # keeping the baseline as the gate: full lanes that hung
+    settle: Settle | None = None  # rule settle: the runs that would settle the lanes
+    load: busy.Finding | None = None  # rule busy: the machine's load
 
 
 @dataclass(frozen=True)
@@ -112,7 +137,13 @@ def _recommend(summary: Summary) -> tuple[Recommendation, ...]:
         return (Recommendation("baseline", None),)
     lanes = [s for s in summary.strategies if s.name != baseline and s.wall is not None]
     gains = [s for s in lanes if _gain(s, baseline) and not s.new_failures]
-    recs = [_local(summary, gains, lanes), _gate(summary, _full(gains), _full(lanes))]
+    settle = _settle(summary, baseline, lanes)
+    if summary.load.too_busy_to_judge:
+        recs = [Recommendation("busy", None, load=summary.load)]
+    elif settle is not None:
+        recs = [Recommendation("settle", None, settle=settle)]
+    else:
+        recs = [_local(summary, gains, lanes), _gate(summary, _full(gains), _full(lanes))]
     recs += [r for s in lanes if (r := _lane_warning(s)) is not None]
     recs += [r for s in lanes if (r := _parallel_failures(summary, s)) is not None]
     if summary.instability:
@@ -131,6 +162,28 @@ def _recommend(summary: Summary) -> tuple[Recommendation, ...]:
         if b.broken
     ]
     return tuple(recs)
+
+
+def _settle(summary: Summary, baseline: str, lanes: Sequence[StrategySummary]) -> Settle | None:
+    """Say what would settle the lanes whose comparison with the baseline has no interval."""
+    # Only a lane that could be recommended once settled: none with new failures or a hang,
+    # and no variant of a scan (base@coordinates), which the scan's own rule picks among.
+    hung = {r.strategy for r in summary.runs if r.status == "timeout"}
+    open_ = [
+        s for s in lanes
+        if s.vs_baseline is not None and s.vs_baseline.settle_runs is not None
+        and not s.vs_baseline.machines_differ and not s.new_failures and s.name not in hung
+        and SEPARATOR not in s.name
+    ]  # fmt: skip
+    if not open_:
+        return None
+    names = (baseline, *(s.name for s in open_))
+    walls = [summary.strategy(n).wall for n in names]
+    return Settle(
+        strategies=names,
+        runs=max(s.vs_baseline.settle_runs or 0 for s in open_ if s.vs_baseline),
+        round_s=sum(w.median_s for w in walls if w is not None),
+    )
 
 
 def _gain(s: StrategySummary, baseline: str) -> bool:

@@ -12,8 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from benchlib import stats
+from benchlib import coldstart, stats
 from benchlib.analyze.pairing import BenchRatio, bench_ratio, pairs, runner_spread
+from benchlib.coldstart import ColdRun
 from benchlib.model import budgets
 from benchlib.model.results import COMPLETED, Machine, RunResult
 
@@ -52,7 +53,15 @@ def in_order(runs: Iterable[RunResult]) -> list[RunResult]:
 
 
 def counted(runs: Iterable[RunResult]) -> list[RunResult]:
-    return [r for r in in_order(runs) if counts(r)]
+    """Return the runs that enter the statistics: those that count, less cold first runs."""
+    ordered = in_order(runs)
+    cold_ids = {c.run_id for c in cold(ordered) if not c.warmup}
+    return [r for r in ordered if counts(r) and r.run_id not in cold_ids]
+
+
+def cold(runs: Iterable[RunResult]) -> tuple[ColdRun, ...]:
+    """Return the cold first runs among runs (coldstart's rule over the runs that count)."""
+    return coldstart.cold(in_order(runs), counts)
 
 
 def left_out(runs: Iterable[RunResult]) -> list[RunResult]:
@@ -351,19 +360,22 @@ class NoiseWarning:
     """A sign that a strategy's runs are too noisy to trust small differences."""
 
     strategy: str
-    kind: NoiseKind  # "cv": spread over stats.CV_LIMIT; "first-run": an unexcluded warm-up
+    kind: NoiseKind  # "cv": spread over stats.CV_LIMIT; "first-run": a cold run (ColdRun)
     value: float  # the coefficient of variation, or how much slower the first run was
+    cold: ColdRun | None = None  # the first run, left out of the statistics
 
 
 def noise(strategy: str, runs: Sequence[RunResult]) -> tuple[NoiseWarning, ...]:
-    """Return the noise warnings for one strategy's runs that count."""
+    """Return the noise warnings for one strategy's runs that count, and its cold runs."""
     walls = [r.wall_s for r in counted(runs)]
     found = []
     if stats.is_noisy(walls):
         found.append(NoiseWarning(strategy, "cv", stats.describe(walls).cv))
-    if stats.first_run_much_slower(walls):
-        rest = stats.describe(walls[1:]).median
-        found.append(NoiseWarning(strategy, "first-run", walls[0] / rest - 1))
+    found += [
+        NoiseWarning(strategy, "first-run", c.wall_s / c.warm_s - 1, c)
+        for c in cold(runs)
+        if c.strategy == strategy
+    ]
     return tuple(found)
 
 

@@ -13,8 +13,10 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from benchlib import busy
 from benchlib.analyze import judge, timeline
 from benchlib.analyze.resultset import Run
+from benchlib.busy import Load
 from benchlib.model.results import Counts, InFlight, ResultError, RunResult, TestRecord
 from benchlib.plan.runplan import OBSERVER_PLUGIN
 
@@ -53,8 +55,10 @@ class RunRef:
     message: str | None
     failures: tuple[TestProblem, ...]  # the first few failed or errored tests
     failures_total: int
-    counted: bool = False  # enters the statistics (judge.counts)
+    counted: bool = False  # enters the statistics (judge.counted)
     in_flight: tuple[InFlight, ...] = ()  # tests still running when it was stopped
+    load: Load | None = None  # what other processes took of its CPUs meanwhile
+    busy: bool = False  # taken on a busy machine (busy.BUSY_SHARE)
 
 
 def run_ref(
@@ -84,6 +88,8 @@ def run_ref(
         failures_total=len(failing),
         counted=counted,
         in_flight=r.in_flight,
+        load=busy.load_of(r),
+        busy=busy.is_busy(r),
     )
 
 
@@ -155,6 +161,7 @@ class TimeFacts:
     late_by_s: float  # how long after the other workers it finished
     late_tests: tuple[LateTest, ...]  # its longest tests that ran after the others were done
     last_worker_longest: LateTest | None = None  # its longest test of all
+    load: Load | None = None  # what other processes took of the run's CPUs meanwhile
 
     def part(self, name: str) -> float:
         return next(p.seconds for p in self.parts if p.name == name)
@@ -190,6 +197,7 @@ def time_facts(run: RunResult) -> TimeFacts | None:
         late_by_s=_late_by(run, worker),
         late_tests=tuple(LateTest(t.nodeid, t.duration_s) for t in late),
         last_worker_longest=_longest_on(run, worker),
+        load=busy.load_of(run),
     )
 
 
@@ -241,6 +249,13 @@ class Why:
     @property
     def delta_s(self) -> float:
         return self.after_wall_s - self.before_wall_s
+
+    @property
+    def contention(self) -> Load | None:
+        """Return the load of a parallel run taken on a busy machine: its workers shared its
+        CPUs with other processes, which stretched every part of it; None otherwise."""
+        load = self.after.load
+        return load if self.after.parallel and load is not None and load.busy else None
 
 
 def why(

@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from benchlib import stats
+from benchlib import busy, stats
 from benchlib.analyze import chartdata, judge, parts, pertest, resultset, runfacts
 from benchlib.analyze.judge import BudgetResult, Judgement, NoiseWarning
 from benchlib.analyze.parts import LogicalRun
@@ -108,6 +108,7 @@ class StrategySummary:
     # lane" is judged here, by the same path as every other verdict.
     versus_full: tuple[Judgement, ...] = ()
     steps: tuple[str, ...] = ()  # a stepped strategy's commands, in turn; command joins them
+    busy_runs: int = 0  # its runs that count taken on a busy machine (busy.BUSY_SHARE)
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class Summary:
     charts: chartdata.Charts = field(default_factory=chartdata.Charts)  # what the charts draw
     # Shards and steps merged into logical runs: their parts, balance and node-id check.
     logical: tuple[LogicalRun, ...] = ()
+    load: busy.Finding = field(default_factory=lambda: busy.finding({}))  # the machine's load
 
     def strategy(self, name: str) -> StrategySummary:
         """Return the named strategy's summary; raise KeyError if it has none."""
@@ -165,6 +167,7 @@ def build(rs: ResultSet, scans: tuple[chartdata.Scan, ...] = ()) -> Summary:
     strategies = tuple(_strategy_summary(name, facts) for name in names)
     charts, skipped = chartdata.charts(reps.values(), runs, scans, skipped)
     compared = {s.compare_to for s in strategies if s.compare_to}
+    counted = frozenset(r.run_id for r in judge.counted(plain))  # cold first runs left out
     return Summary(
         date=_date(plain),
         baseline=baseline,
@@ -175,10 +178,11 @@ def build(rs: ResultSet, scans: tuple[chartdata.Scan, ...] = ()) -> Summary:
         project_warning=judge.project_warning(plain),
         instability=unstable,
         profile=pertest.profile(baseline, base_run, base_tests),
-        runs=tuple(_run_ref(r, labels) for r in runs),
+        runs=tuple(_run_ref(r, labels, counted) for r in runs),
         skipped=tuple(skipped),
         charts=charts,
         logical=logical,
+        load=busy.finding({name: judge.counted(facts.results(name)) for name in names}),
     )
 
 
@@ -366,6 +370,7 @@ def _strategy_summary(name: str, facts: _Facts) -> StrategySummary:
         hangs=runfacts.hangs(plain),
         selections=judge.selections(plain),
         versus_full=_versus_full(name, record.scope, facts),
+        busy_runs=sum(1 for r in timed if busy.is_busy(r)),
     )
 
 
@@ -393,12 +398,12 @@ def _new_failures(name: str, facts: _Facts) -> tuple[str, ...]:
     return pertest.new_failures(facts.by_name[name], facts.by_name[facts.baseline])
 
 
-def _run_ref(run: Run, label_of: dict[judge.Fingerprint, str]) -> RunRef:
+def _run_ref(run: Run, label_of: dict[judge.Fingerprint, str], counted: frozenset[str]) -> RunRef:
     r = run.result
     return runfacts.run_ref(
         r,
         run.problems,
         label_of[r.machine.fingerprint()],
         outcome_text(r.outcome),
-        counted=judge.counts(r),
+        counted=r.run_id in counted,
     )

@@ -81,8 +81,13 @@ def _add_target(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_bench_options(p: argparse.ArgumentParser) -> None:
-    """Add the options of every command that runs the suite: where, how long, how often."""
+def _add_bench_options(p: argparse.ArgumentParser, *, settle: bool = False) -> None:
+    """Add the options of every command that runs the suite: where, how long, how often.
+
+    settle: `run`'s defaults, which give a 95% interval where differences are large: a
+    warm-up round, then rounds until the intervals are narrow, within a budget sized to the
+    suite. scan multiplies every round by its variants, and keeps one round by default.
+    """
     _add_target(p)
     p.add_argument(
         "--results", metavar="DIR", help="where result files go (default: the target's results/)"
@@ -98,15 +103,21 @@ def _add_bench_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--repeat",
         type=_repeat,
-        default=1,
+        default=None if settle else 1,
         metavar="N|auto",
-        help="measured rounds; auto: until each comparison's 95%% interval is narrow enough "
-        "or --budget is spent (default: 1)",
+        help="measured rounds; auto: at least 4 (a 95%% interval), then until each "
+        "comparison's interval is narrower than --width or --budget is spent "
+        f"(default: {'auto' if settle else 1})",
     )
-    p.add_argument("--warmup", type=COUNT, default=0, metavar="K", help="rounds left out of stats")
     p.add_argument(
-        "--budget", type=SECONDS, default=1800.0, metavar="S", help="time for --repeat auto"
-    )
+        "--warmup", type=COUNT, default=1 if settle else 0, metavar="K",
+        help=f"rounds run first and left out of the statistics (default: {1 if settle else 0})",
+    )  # fmt: skip
+    sized = "sized to the suite, at most 1800" if settle else "1800"
+    p.add_argument(
+        "--budget", type=SECONDS, default=None if settle else 1800.0, metavar="S",
+        help=f"seconds --repeat auto may spend (default: {sized})",
+    )  # fmt: skip
     p.add_argument(
         "--width",
         type=SECONDS,
@@ -198,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
         "result file per run into the results folder.",
     )
     run.add_argument("strategies", nargs="*", metavar="STRATEGY", help="names from `benchlib list`")
-    _add_bench_options(run)
+    _add_bench_options(run, settle=True)
     run.add_argument(
         "--workers", type=WORKERS, metavar="N",
         help=f"override xdist workers: 0 (serial) to {MAX_WORKERS}; more than {CROWDED} a "

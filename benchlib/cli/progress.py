@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TextIO
 
+from benchlib import busy
 from benchlib.analyze.runfacts import outcome_text
+from benchlib.explain.wording import busy_mark
 from benchlib.measure.running import Progress
 from benchlib.model.results import RunResult
 
@@ -48,9 +50,10 @@ class Display:
     def finish(self, result: RunResult, path: str) -> None:
         if self.live:
             self.stream.write("\r\033[K")
+        mark = busy_mark(busy.load_of(result))
         print(
             f"{self.label}: {result.status} in {result.wall_s:.2f}s "
-            f"({outcome_text(result.outcome)}) -> {path}",
+            f"({outcome_text(result.outcome)}){f' [{mark}]' if mark else ''} -> {path}",
             file=self.stream,
             flush=True,
         )

@@ -124,6 +124,10 @@ def bottom_line(summary: Summary, recs: Sequence[Said]) -> str:
     """Say in one sentence what to use on this machine, or why nothing can be said."""
     if not summary.runs:
         return "Nothing can be said: no result file was read."
+    # Too busy to judge, or too few runs: the advice's own sentence says so, and what would do.
+    unsettled = next((r for r in recs if r.kind in ("busy", "settle")), None)
+    if unsettled is not None:
+        return unsettled.text
     roles = {r.kind: r.strategy for r in recs if r.kind in ROLES}
     local, gate = roles.get("local"), roles.get("gate")
     if summary.baseline is None or local is None or gate is None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from benchlib.analyze.pertest import Kind, Profile, UnstableTest
 from benchlib.analyze.runfacts import Hang, PartChange, TimeFacts, Why
 from benchlib.analyze.summary import StrategySummary, Summary
-from benchlib.explain.wording import cell, code, count, first_line, seconds, text
+from benchlib.explain.wording import cell, code, count, first_line, load_words, seconds, text
 
 NAMED_IN_FLIGHT = 5
 PART_LABELS = {
@@ -182,7 +182,20 @@ def strategy_why(s: StrategySummary) -> str | None:
     if s.why is None:
         return own_sentence(s)
     c = s.comparison
-    return why_sentence(s.why, c is not None and c.word in ("faster", "slower"))
+    said = why_sentence(s.why, c is not None and c.word in ("faster", "slower"))
+    return said + contention_words(s.why)
+
+
+def contention_words(w: Why) -> str:
+    """Name contention when a parallel run shared its CPUs with other processes."""
+    load = w.contention
+    if load is None:
+        return ""
+    return (
+        f" Contention: {load_words(load)} during this run, leaving its {w.after.workers} "
+        f"workers about {load.cpus_left:.2f} CPUs: its parts were stretched by that, not "
+        "by xdist alone."
+    )
 
 
 # --- where the time went: the section ------------------------------------------------------

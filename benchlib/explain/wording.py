@@ -11,8 +11,11 @@ import re
 from urllib.parse import quote
 
 from benchlib import stats
-from benchlib.analyze.advice import Recommendation, Tradeoff
+from benchlib.analyze.advice import Recommendation, Settle, Tradeoff
 from benchlib.analyze.judge import Judgement, NoiseWarning
+from benchlib.analyze.runfacts import RunRef
+from benchlib.busy import Finding, Load
+from benchlib.model.results import COMPLETED
 
 TIMES = "\N{MULTIPLICATION SIGN}"  # as in "1.89× faster", typeset
 RSS_NOTE = "summed over the process tree; shared pages counted once per process"
@@ -168,7 +171,71 @@ def selection_words(count: int) -> str:
 def noise_words(w: NoiseWarning) -> str:
     if w.kind == "cv":
         return f"coefficient of variation {w.value:.1%} is over {stats.CV_LIMIT:.0%}"
-    return f"first run is {w.value:.0%} slower than the rest; consider --warmup 1"
+    c = w.cold
+    if c is None:
+        return f"first run is {w.value:.0%} slower than the rest"
+    how = "a warm-up, left out as every warm-up is" if c.warmup else "left out of the statistics"
+    return (
+        f"its cold first run took {seconds(c.wall_s)} against {seconds(c.warm_s)} for the "
+        f"later runs (+{w.value:.0%}): {how}"
+    )
+
+
+# --- the machine's load -----------------------------------------------------------------------
+
+
+def _cpus(n: int) -> str:
+    return f"{n} CPU{'s' if n != 1 else ''}"
+
+
+def load_words(load: Load) -> str:
+    """Say what others took of a run's CPUs: `other processes took 48% of its 2 CPUs`."""
+    steal = f", the hypervisor {load.steal:.0%} more" if load.steal and load.steal >= 0.01 else ""
+    return f"other processes took {load.others:.0%} of its {_cpus(load.cpus)}{steal}"
+
+
+def busy_mark(load: Load | None) -> str:
+    """Return the mark of a run taken on a busy machine, or nothing."""
+    if load is None or not load.busy:
+        return ""
+    return f"busy machine: {load_words(load)}"
+
+
+def busy_runs_words(busy: int, runs: int) -> str:
+    if busy == runs:
+        which = "its run was" if runs == 1 else f"all {runs} of its runs were"
+    else:
+        which = f"{busy} of its {runs} runs {'was' if busy == 1 else 'were'}"
+    return f"{which} taken on a busy machine (see the runs)"
+
+
+def run_marks(r: RunRef) -> str:
+    """Return what a run is marked with in a list of runs: left out as cold, busy machine."""
+    marks = [busy_mark(r.load)] if r.busy else []
+    if r.status in COMPLETED and not r.counted and not r.warmup:
+        marks.append("cold first run (left out of statistics)")
+    return "".join(f", {m}" for m in marks)
+
+
+def finding_words(f: Finding, md: bool = True) -> str | None:
+    """Say what the runs' load says of the machine; None when no load was measured."""
+    if not f.measured or f.worst is None or f.cpus is None:
+        return None
+    limit = f"{f.threshold:.0%} or more of the CPUs"
+    worst = f"up to {f.worst:.0%} of {_cpus(f.cpus)}"
+    if f.too_busy_to_judge:
+        names = ", ".join(code(n) if md else n for n in f.too_busy)
+        return (
+            f"The machine was too busy to judge: other processes took {limit} during "
+            f"{f.busy} of {f.measured} runs ({worst}), at least half the runs of {names}; "
+            "rerun when it is quiet."
+        )
+    if f.busy:
+        return (
+            f"{f.busy} of {f.measured} runs were taken on a busy machine (other processes took "
+            f"{limit}, {worst}); they are marked, and are under half of any strategy's runs."
+        )
+    return f"The machine was quiet: other processes took at most {f.worst:.0%} of its CPUs."
 
 
 # --- advice (Markdown: strategy names as code) -----------------------------------------------
@@ -179,6 +246,10 @@ def recommendation_words(r: Recommendation, baseline: str | None) -> str:
     j = r.judgement
     if r.rule == "baseline":
         return "No full-scope baseline ran, so no lane can be recommended; run `serial-full` first."
+    if r.rule == "settle" and r.settle is not None:
+        return settle_words(r.settle)
+    if r.rule == "busy" and r.load is not None:
+        return f"Nothing is recommended. {finding_words(r.load) or 'The machine was too busy.'}"
     if r.rule in ("local", "gate") and j is None:
         what = "local iteration" if r.rule == "local" else "the quality gate"
         evidence = _keep_evidence(r)
@@ -190,6 +261,33 @@ def recommendation_words(r: Recommendation, baseline: str | None) -> str:
     if r.rule == "parallel-failures":
         return _parallel_words(r, name)
     return _warning_words(r, name)
+
+
+def settle_words(s: Settle) -> str:
+    """Say that nothing is recommended yet, and what would settle the lanes: runs and time."""
+    base, lanes = code(s.strategies[0]), [code(n) for n in s.strategies[1:]]
+    them = "it" if len(lanes) == 1 else "them"
+    names = " ".join(s.strategies)
+    return (
+        f"Nothing is recommended yet: {_and(lanes)} against {base} "
+        f"{'has' if len(lanes) == 1 else 'have'} too few runs for a 95% interval. "
+        f"{s.runs} runs a side would settle {them}: `benchlib run {names} --repeat {s.runs}` "
+        f"takes about {minutes(s.seconds)} here (a warm-up round and {s.runs} rounds of "
+        f"{seconds(s.round_s)})."
+    )
+
+
+def minutes(value_s: float) -> str:
+    """Say a duration in the unit a person plans by: `45s`, `2.5 minutes`, `1.2 hours`."""
+    if value_s < 90:
+        return f"{value_s:.0f}s"
+    if value_s < 5400:
+        return f"{value_s / 60:.1f} minutes"
+    return f"{value_s / 3600:.1f} hours"
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _keep_evidence(r: Recommendation) -> str:

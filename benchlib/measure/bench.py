@@ -41,16 +41,42 @@ ENV_NEUTRALISED = (
 )
 AUTO_MIN_ROUNDS = 4  # the exact 95% interval needs 4 runs a side (see stats)
 DEFAULT_BUDGET_S = 1800.0
+# The budget sized to the suite (Schedule.budget_s None, `benchlib run`'s default): after the
+# warm-ups, the AUTO_MIN_ROUNDS rounds an interval needs, whatever they take up to
+# DEFAULT_BUDGET_S (a default run is something a person waits for); then more, while an
+# interval is wide, only as long as the bench has taken under SIZED_MORE_S and at most
+# SIZED_ROUNDS rounds: a small suite narrows its intervals, a large one stops at what settles
+# large differences. A suite whose 4 rounds do not fit in DEFAULT_BUDGET_S stops short, and
+# the advice then says how many runs would settle it, and how long they would take.
+SIZED_MORE_S = 180.0
+SIZED_ROUNDS = 10
 
 
 @dataclass(frozen=True)
 class Schedule:
-    """How many rounds: a fixed number, or (repeat None) until the intervals are narrow."""
+    """How many rounds: a fixed number, or (repeat None) until the intervals are narrow.
+
+    budget_s None sizes the budget to the suite (SIZED_ROUNDS); a budget given in seconds
+    still runs AUTO_MIN_ROUNDS rounds, however long they take.
+    """
 
     repeat: int | None = 1
     warmup: int = 0
-    budget_s: float = DEFAULT_BUDGET_S
+    budget_s: float | None = DEFAULT_BUDGET_S
     width: float = stats.STOP_WIDTH
+
+    def over_budget(self, rounds: int, elapsed_s: float) -> bool:
+        """Tell whether another round would overrun the budget, judging by the rounds so far."""
+        next_end_s = elapsed_s + elapsed_s / rounds
+        if self.budget_s is not None:
+            return next_end_s > self.budget_s
+        # Sized by the rounds as they go, not by the first one's time: a machine that gets
+        # busier must not cut a default run short of its interval.
+        if next_end_s > DEFAULT_BUDGET_S:
+            return True
+        measured = rounds - self.warmup
+        enough = measured >= AUTO_MIN_ROUNDS
+        return enough and (next_end_s > SIZED_MORE_S or measured >= SIZED_ROUNDS)
 
     def first_rounds(self) -> int:
         return self.warmup + (self.repeat or AUTO_MIN_ROUNDS)
@@ -258,12 +284,27 @@ def _another_round(
 ) -> bool:
     if schedule.repeat is not None:
         return done < schedule.warmup + schedule.repeat
-    if done - schedule.warmup < AUTO_MIN_ROUNDS:
-        return True
-    # Stop before a round that would overrun the budget, judging by the rounds so far.
-    if elapsed_s + elapsed_s / done > schedule.budget_s:
-        return False
-    return _pending(schedule, plans, walls)
+    measured = done - schedule.warmup
+    over = schedule.over_budget(done, elapsed_s)
+    counted = _counted(schedule, walls)
+    # A cold first run the summary will leave out (coldstart) costs one round more.
+    short = any(0 < len(v) < AUTO_MIN_ROUNDS for v in counted.values())
+    if measured < AUTO_MIN_ROUNDS or (short and measured == AUTO_MIN_ROUNDS):
+        # A budget sized to the suite holds even here (one measured round at least); one given
+        # in seconds was asked for with the rounds an interval needs.
+        return measured < 1 or not (over and schedule.budget_s is None)
+    return not over and _pending(schedule, plans, counted)
+
+
+def _counted(schedule: Schedule, walls: dict[str, list[float]]) -> dict[str, list[float]]:
+    """Return the walls the summary will count: without a first run that was cold.
+
+    Without warm-ups, the first measured run is the bench's first, which coldstart leaves out
+    when it stands out (stats.first_run_much_slower); after a warm-up it is not.
+    """
+    if schedule.warmup:
+        return walls
+    return {k: v[1:] if stats.first_run_much_slower(v) else v for k, v in walls.items()}
 
 
 def _pending(schedule: Schedule, plans: Sequence[RunPlan], walls: dict[str, list[float]]) -> bool:
@@ -277,4 +318,4 @@ def _why_stopped(
 ) -> Stopped:
     if schedule.repeat is not None:
         return "rounds"
-    return "budget" if _pending(schedule, plans, walls) else "width"
+    return "budget" if _pending(schedule, plans, _counted(schedule, walls)) else "width"

@@ -217,6 +217,7 @@ def build(ctx: Context, m: Measured, o: Observed) -> RunResult:
         not_run=len(o.not_run),
         part=ctx.part,
         selection_sha256=None if o.collected is None else selection_digest(o.collected_ids),
+        load=m.load,
     )
 
 

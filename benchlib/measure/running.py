@@ -26,9 +26,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Literal
 
+from benchlib import cpuload
 from benchlib.measure._watchdog import TOKEN_ENV, token_processes
 from benchlib.measure.events import Tail
 from benchlib.measure.sampling import Sampler, TreeStats
+from benchlib.model.results import MachineLoad
 
 # How a run is stopped: SIGINT first, so pytest writes its summary and xdist shuts its
 # workers down; then SIGTERM; then SIGKILL, which nothing can ignore. Seconds to wait after each.
@@ -81,6 +83,7 @@ class Measured:
     ending: Ending
     leftovers: int  # processes of the tree still alive after pytest ended, then killed
     stop_s: float | None = None  # from the start to the first stop signal; None: not stopped
+    load: MachineLoad | None = None  # what every process took of the CPUs meanwhile
 
     @property
     def end_epoch(self) -> float:
@@ -249,6 +252,11 @@ def _end_watchdog(watchdog: subprocess.Popen[bytes]) -> None:
     watchdog.wait()
 
 
+def _rusage_cpu(child: _Child) -> float:
+    ru = child.rusage
+    return ru.ru_utime + ru.ru_stime if ru else 0.0
+
+
 def _cpu(child: _Child, tree: TreeStats) -> tuple[float, float, Literal["rusage", "sampled"]]:
     ru = child.rusage
     user, system = (ru.ru_utime, ru.ru_stime) if ru else (0.0, 0.0)
@@ -317,6 +325,7 @@ def run(launch: Launch, *, progress: Callable[[Progress], None] | None = None) -
     timed_out = threading.Event()
     ending: Ending = "exited"
     with open(launch.log_path, "wb") as log, _sigterm_as_interrupt():
+        before = cpuload.read(time.monotonic())
         started, t0_epoch, t0 = datetime.now(UTC), time.time(), time.perf_counter()
         proc = subprocess.Popen(
             launch.argv,
@@ -354,10 +363,12 @@ def run(launch: Launch, *, progress: Callable[[Progress], None] | None = None) -
             _reap_adopted()
             for helper in helpers:
                 helper.join(timeout=2.0)
+            after = cpuload.read(time.monotonic())
     if ending == "exited" and timed_out.is_set():
         ending = "timeout"
     user, system, source = _cpu(child, tree)
+    unseen = user + system - _rusage_cpu(child)  # orphans' CPU, which rusage never saw
     return Measured(
         started, ended, t0_epoch, wall_s, child.exit_code, user, system, source, tree, ending, left,
-        clock.stop_s,
+        stop_s=clock.stop_s, load=cpuload.between(before, after, tree_extra_s=unseen),
     )  # fmt: skip

@@ -27,11 +27,17 @@ from typing import Any, Literal, get_args
 #    twice. null for a whole run; absent (read as null) in 3.0 files.
 #    3.2: selection_sha256, the digest of the node ids a run selected (every run, whole or
 #    part): the summary warns when one strategy's runs selected different tests.
+#    3.3: `load`, the machine's load during the run: the CPU time every process took on the
+#    CPUs the run could use, the part benchlib and the run's tree took, and the time the
+#    hypervisor stole, from /proc/stat; null where the kernel has no /proc/stat, absent (read
+#    as null) before 3.3. How busy is too busy is the analysis' rule (benchlib.busy).
+#    Also in 3.3: in_flight[].phase, the phase a stopped test was in (setup, call or teardown;
+#    null when pytest died before it could say), absent (read as null) before 3.3.
 SCHEMA_VERSION = 3
-SCHEMA_MINOR = 2
+SCHEMA_MINOR = 3
 # Fields a minor version added: files of an older minor lack them, so the schema cannot
 # require them (tests/test_compat.py holds the schema to this).
-ADDED_IN_MINOR: dict[str, int] = {"part": 1, "selection_sha256": 2}
+ADDED_IN_MINOR: dict[str, int] = {"part": 1, "selection_sha256": 2, "load": 3}
 READABLE_VERSIONS = frozenset({2, 3})
 FORMAT = "benchlib-run"
 
@@ -240,6 +246,29 @@ class Part:
 
 
 @dataclass(frozen=True)
+class MachineLoad:
+    """What every process took of the CPUs the run could use, from the run's start to its end.
+
+    Raw counters only (/proc/stat's, in CPU seconds): the share other processes took, and
+    whether that is busy, are computed on read (benchlib.busy), so the rule can change and old
+    files be judged by it.
+    """
+
+    cpus: int  # the CPUs counted: those the run could use (its affinity)
+    span_s: float  # the time between the two readings: the run's wall and its stop
+    busy_cpu_s: float  # CPU time every process took on them (user, nice, system, irq)
+    own_cpu_s: float  # of which benchlib and the run's tree (rusage: exact)
+    steal_s: float | None  # taken by the hypervisor for other guests; None: not reported
+
+    @property
+    def others_cpu_s(self) -> float:
+        """Return the CPU time processes outside benchlib and the run's tree took."""
+        # /proc/stat counts in clock ticks and rusage exactly: a quiet run can come out a
+        # tick or two below its own CPU time.
+        return max(self.busy_cpu_s - self.own_cpu_s, 0.0)
+
+
+@dataclass(frozen=True)
 class SamplerInfo:
     interval_s: float
     count: int  # samples taken (before downsampling)
@@ -287,6 +316,7 @@ class RunResult:
     # The selection's digest (results.selection_digest): runs of one strategy that selected
     # different tests time different work. None: the run never got its selection (before 3.2).
     selection_sha256: str | None = None
+    load: MachineLoad | None = None  # None: not measured (no /proc/stat, or before 3.3)
     schema_version: int = SCHEMA_VERSION
     schema_minor: int = SCHEMA_MINOR
     format: str = FORMAT

@@ -29,6 +29,7 @@ from benchlib.model.records import (
     Counts,
     InFlight,
     Machine,
+    MachineLoad,
     Outcome,
     Part,
     Phase,
@@ -54,6 +55,7 @@ __all__ = [
     "Counts",
     "InFlight",
     "Machine",
+    "MachineLoad",
     "Outcome",
     "Part",
     "Phase",
@@ -220,6 +222,8 @@ def from_dict(data: dict[str, Any]) -> RunResult:
     fields["in_flight"] = tuple(InFlight(**_known(InFlight, f)) for f in data.get("in_flight", ()))
     part = data.get("part")
     fields["part"] = Part(**_known(Part, part)) if part is not None else None
+    load = data.get("load")
+    fields["load"] = MachineLoad(**_known(MachineLoad, load)) if load is not None else None
     fields["schema_version"] = SCHEMA_VERSION
     fields["schema_minor"] = data.get("schema_minor", 0) if data["schema_version"] == 3 else 0
     result = RunResult(**fields)

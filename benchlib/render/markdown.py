@@ -12,13 +12,16 @@ from benchlib.explain.model import Explanation, Finding, Table
 from benchlib.explain.wording import (
     RSS_NOTE,
     budget_value,
+    busy_runs_words,
     code,
     delta_words,
     fence,
+    finding_words,
     first_line,
     link,
     mib,
     noise_words,
+    run_marks,
     seconds,
     selection_words,
     text,
@@ -86,6 +89,8 @@ def _head(summary: Summary, e: Explanation) -> str:
     warning = (
         f"\n\n**Warning:** {text(summary.project_warning)}." if summary.project_warning else ""
     )
+    if summary.load.too_busy_to_judge:
+        warning += f"\n\n**Warning:** {finding_words(summary.load)}"
     return (
         "# Pytest Acceleration Benchmark\n\n"
         f"**Bottom line:** {e.bottom_line}\n\n"
@@ -97,8 +102,11 @@ def _head(summary: Summary, e: Explanation) -> str:
 
 
 def _machines(summary: Summary) -> str:
+    # Too busy to judge is said at the top already.
+    load = None if summary.load.too_busy_to_judge else finding_words(summary.load)
     if len(summary.machines) < 2:
-        return f"Machine: {text(summary.machines[0].description)}." if summary.machines else ""
+        one = f"Machine: {text(summary.machines[0].description)}." if summary.machines else ""
+        return "\n\n".join(x for x in (one, f"Machine load: {load}" if load else "") if x)
     lines = [
         "## Machines",
         "",
@@ -112,7 +120,7 @@ def _machines(summary: Summary) -> str:
         f"{text(', '.join(m.hostnames))})"
         for m in summary.machines
     ]
-    return "\n".join(lines)
+    return "\n".join([*lines, *(["", f"Machine load: {load}"] if load else [])])
 
 
 def _resources(s: StrategySummary) -> str:
@@ -167,6 +175,8 @@ def _baseline(summary: Summary) -> str:
 def _checks(s: StrategySummary) -> list[str]:
     """Noise warnings and budget checks, as list items."""
     lines = [f"- **Noise:** {noise_words(w)}" for w in s.noise]
+    if s.busy_runs:
+        lines.append(f"- **Busy machine:** {busy_runs_words(s.busy_runs, s.runs)}")
     if s.selections > 1:
         lines.append(f"- **Warning:** {selection_words(s.selections)}")
     for b in s.budgets:
@@ -289,6 +299,7 @@ def _evidence(summary: Summary) -> str:
         return "\n".join([*lines, "No result files were found."])
     for r in summary.runs:
         warmup = ", warm-up (left out of statistics)" if r.warmup else ""
+        warmup += run_marks(r)
         machine = f", machine {r.machine}" if len(summary.machines) > 1 else ""
         # Rounds are recorded from 0 and shown from 1, as progress shows them while running.
         lines.append(

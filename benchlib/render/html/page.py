@@ -18,8 +18,10 @@ from benchlib.explain.model import Explanation, Finding, plain
 from benchlib.explain.wording import (
     RSS_NOTE,
     delta_words,
+    finding_words,
     first_line,
     mib,
+    run_marks,
     seconds,
     verdict_words,
 )
@@ -74,6 +76,7 @@ class Page:
     version: str
     method: str
     rss_note: str
+    load: Inline = ()  # what the runs' load says of the machine (busy.Finding)
 
 
 def render(summary: Summary, e: Explanation) -> str:
@@ -115,6 +118,7 @@ def page(summary: Summary, e: Explanation) -> Page:
         version=__version__,
         method=f"Speed-up = base median / current median; interval: {stats.METHOD}.",
         rss_note=RSS_NOTE,
+        load=inline(finding_words(summary.load) or ""),
     )
 
 
@@ -228,4 +232,5 @@ HELPERS: dict[str, Any] = {
     "mib": mib,
     "link": link,
     "unstable_logs": unstable_logs,
+    "run_marks": run_marks,
 }
