@@ -61,6 +61,12 @@ def _shard(text: str) -> tuple[int, int]:
     return int(i), int(k)
 
 
+def _shards(text: str) -> int:
+    if not text.isdigit() or int(text) < 2:
+        raise argparse.ArgumentTypeError(f"{text!r} is not valid; give a whole number >= 2")
+    return int(text)
+
+
 class _Parser(argparse.ArgumentParser):
     """Report a bad argument in one line, like every other input error."""
 
@@ -207,6 +213,17 @@ def build_parser() -> argparse.ArgumentParser:
     trc = sub.add_parser("trace", help="write a run's trace for Perfetto or chrome://tracing")
     trc.add_argument("result", metavar="RESULT_FILE")
     trc.add_argument("--out", metavar="PATH", help="default: RUNID.trace.json beside it")
+
+    exp = sub.add_parser(
+        "export",
+        help="write the baseline's timings for other CI engines",
+        description="From the newest baseline run in a results folder, write pytest-split's "
+        ".test_durations, JUnit XML with per-test times and files (CircleCI, Buildkite, "
+        "GitLab), and with --shards K the shard plan: one file of node ids per shard.",
+    )
+    exp.add_argument("results", nargs="?", default="results", metavar="RESULTS_DIR")
+    exp.add_argument("--out", metavar="DIR", help="where the files go (default: RESULTS_DIR)")
+    exp.add_argument("--shards", type=_shards, metavar="K", help="also write a K-shard plan")
 
     init = sub.add_parser(
         "init",

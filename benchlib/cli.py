@@ -279,6 +279,19 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from benchlib import exports
+
+    folder = Path(args.results)
+    if not folder.is_dir():
+        raise UsageError(f"{str(folder)!r} is not a folder of result files")
+    src, written = exports.write(folder, Path(args.out) if args.out else folder, args.shards)
+    print(f"from {src.strategy} run {src.run_id} ({len(src.tests)} tests):")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     from benchlib import scaffold
 
@@ -294,6 +307,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "summary": cmd_summary,
     "compare": cmd_compare,
     "trace": cmd_trace,
+    "export": cmd_export,
     "init": cmd_init,
 }
 

@@ -52,7 +52,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
         "scanreport",
         "report",
     ),
-    ("compare",),
+    ("compare", "exports"),
     ("progress", "scaffold", "noxsessions", "arguments", "cli", "__main__"),
 )
 RANK = {name: i for i, stage in enumerate(STAGES) for name in stage}
