@@ -183,6 +183,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--pair", action="append", default=[], metavar="NAME|auto",
         help="also run NAME (auto: compare_to) round-robin here, for ratios on one machine",
     )  # fmt: skip
+    run.add_argument(
+        "--base", metavar="DIR",
+        help="also bench the checkout in DIR (a pull request's base), interleaved with the "
+        "target round by round and paired with it, for `benchlib compare`",
+    )  # fmt: skip
+    run.add_argument(
+        "--base-results", metavar="DIR", help="--base's results (default: DIR/results)"
+    )
+    run.add_argument("--base-python", metavar="PY", help="the Python of --base (default: --python)")
+    run.add_argument(
+        "--durations", metavar="DIR",
+        help="split shards by the baseline run in DIR (default: the results folder)",
+    )  # fmt: skip
 
     _add_scan(sub)
 
@@ -232,4 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
         "none. Existing files are never overwritten.",
     )
     _add_target(init)
+    init.add_argument(
+        "--ci", action="store_true",
+        help=".github/workflows/benchlib-gate.yml too: pull requests benched against their base",
+    )  # fmt: skip
     return parser

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import signal
 import sys
 import time
@@ -109,16 +110,48 @@ def cmd_run(args: argparse.Namespace) -> int:
     from benchlib.running import become_subreaper
 
     cfg = config.load(Path(args.target))
-    plans, notes = split.expand_all(_plans(args, cfg), args.shard)  # shards and steps
+    durations = Path(args.durations) if args.durations else None
+    plans, notes = split.expand_all(_plans(args, cfg), args.shard, durations)  # shards, steps
     for warning in [*notes, *config.unregistered_markers(cfg, [p.strategy.name for p in plans])]:
         _warn(warning)
     become_subreaper()  # this process only runs benches: it may adopt the tree's orphans
     schedule = bench.Schedule(args.repeat, args.warmup, args.budget, args.width)
+    if args.base:
+        return _run_against_base(args, plans, schedule)
     done = bench.bench(plans, schedule, Display(sys.stderr))
     if args.summary:
         # The whole folder, not only this bench's runs: never replace a fuller report.
         _summarize([plans[0].results_dir], plans[0].results_dir)
     return 0 if done.all_completed else 1
+
+
+def _run_against_base(
+    args: argparse.Namespace, head: list[bench.RunPlan], schedule: bench.Schedule
+) -> int:
+    """Bench the target and --base interleaved and paired: a pull request's gate."""
+    from benchlib import gatebench, split
+    from benchlib.progress import Display
+
+    base_cfg = config.load(Path(args.base))
+    names = [n for n in dict.fromkeys(p.strategy.name for p in head) if n in base_cfg.strategies]
+    for name in {p.strategy.name for p in head} - set(names):
+        _warn(f"strategy {name!r} is not configured in --base {args.base}: benched on head only")
+    on_base = argparse.Namespace(
+        **{**vars(args), "strategies": names, "pair": [], "target": args.base,
+           "results": args.base_results, "python": args.base_python or args.python},
+    )  # fmt: skip
+    durations = Path(args.durations) if args.durations else None
+    base, notes = (
+        split.expand_all(_plans(on_base, base_cfg), args.shard, durations) if names else ([], [])
+    )
+    for note in notes:
+        _warn(f"base: {note}")
+    if not base:
+        raise InputError(
+            "base", args.base, "has none of the strategies to bench", "check out the base"
+        )
+    done = gatebench.bench_pair(head, base, schedule, Display(sys.stderr))
+    return 0 if all(d.all_completed for d in done) else 1
 
 
 def _warn(text: str) -> None:
@@ -261,6 +294,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     except compare.NothingInCommon as exc:
         raise UsageError(str(exc)) from None
     print(report.render_gate(gate))
+    step = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step:  # a CI job's summary page: the outcome first, in Markdown
+        from benchlib import gatereport
+
+        report.append_step_summary(Path(step), gatereport.render(gate, args.base, args.current))
     return compare.exit_code(gate)
 
 
@@ -295,7 +333,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_init(args: argparse.Namespace) -> int:
     from benchlib import scaffold
 
-    for line in scaffold.init(Path(args.target)):
+    for line in scaffold.init(Path(args.target), ci=args.ci):
         print(line)
     return 0
 

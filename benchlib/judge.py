@@ -268,7 +268,11 @@ def judge_pairs(
     bench is free of the runner's speed: each round of a bench that ran both sides gives one.
     """
     found = pairs(b, a)
-    if not found or len({r.bench_id for r in [*b, *a]}) < 2:
+    one_bench = len({r.bench_id for r in [*b, *a]}) < 2
+    # One bench that ran two checkouts round by round (a pull request's head and its base,
+    # gatebench) is paired too: each round's ratio is what the gate is about.
+    checkouts = {r.target.path for r in b}.isdisjoint({r.target.path for r in a})
+    if not found or (one_bench and not checkouts):
         return None
     flat = [p for bench in found.values() for p in bench]
     ratios = [x.wall_s / y.wall_s for x, y in sorted(flat, key=lambda p: p[0].started_at)]

@@ -85,7 +85,7 @@ def write_outputs(
     step = os.environ.get("GITHUB_STEP_SUMMARY")
     if step:
         try:
-            _append(Path(step), text)
+            append_step_summary(Path(step), text)
             written.append(Path(step))
         except InputError as exc:
             if note is None:
@@ -94,7 +94,7 @@ def write_outputs(
     return written
 
 
-def _append(step: Path, text: str) -> None:
+def append_step_summary(step: Path, text: str) -> None:
     # GitHub collects every step's additions to this file, so append, never replace.
     try:
         with open(step, "a", encoding="utf-8") as f:

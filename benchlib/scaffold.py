@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import shlex
 import sys
 import tomllib
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
+from benchlib import results
 from benchlib.errors import UsageError
 
 SECTION = """\
@@ -129,8 +131,11 @@ def _install_line(origin: Origin) -> str:
     return f"{line}  # {origin.note}" if origin.note else line
 
 
-def init(target: Path) -> list[str]:
-    """Add what is missing; return one line per file saying what was done."""
+def init(target: Path, *, ci: bool = False) -> list[str]:
+    """Add what is missing; return one line per file saying what was done.
+
+    ci: also write the pull-request gate workflow (gate_workflow.yml).
+    """
     if not target.is_dir():
         raise UsageError(f"target {str(target)!r} is not a folder; pass --target DIR")
     venv = _find_venv(target)
@@ -138,7 +143,37 @@ def init(target: Path) -> list[str]:
     lines.append(_noxfile(target / "noxfile.py", install_origin()))
     ignored = [f"/{_results_folder(target / 'pyproject.toml')}/", f"/{NOX_DIR}/"]
     lines.append(_gitignore(target / ".gitignore", ignored))
+    if ci:
+        lines.append(_workflow(target / WORKFLOW, install_origin()))
     return lines
+
+
+WORKFLOW = ".github/workflows/benchlib-gate.yml"
+_TEMPLATE = Path(__file__).with_name("gate_workflow.yml")
+
+
+def gate_workflow(install: str) -> str:
+    """Return the gate workflow whose checkouts are installed by the shell line install."""
+    quoted = "'" + install.replace("'", "''") + "'"  # a YAML single-quoted scalar
+    return _TEMPLATE.read_text(encoding="utf-8").replace("@INSTALL@", quoted)
+
+
+def _ci_install(origin: Origin) -> str:
+    """Return how a CI runner installs a checkout's tests and this benchlib."""
+    local = "-e" in origin.install_args or any(a.startswith("/") for a in origin.install_args)
+    spec = "benchlib" if local or origin.note else " ".join(origin.install_args)
+    return f"python -m pip install {shlex.quote(spec)} pytest pytest-xdist -e ."
+
+
+def _workflow(path: Path, origin: Origin) -> str:
+    if path.exists():
+        return f"kept {path}: it exists (remove it for benchlib's gate workflow)"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    results.write_atomic(path, gate_workflow(_ci_install(origin)))
+    return (
+        f"created {path}: pull requests benched against their base; "
+        "edit its INSTALL line to install your tests' dependencies"
+    )
 
 
 def _results_folder(pyproject: Path) -> str:

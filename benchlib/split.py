@@ -155,15 +155,18 @@ def _weights(nodeids: Sequence[str], seconds: Mapping[str, float] | None) -> dic
     return {n: seconds.get(n, fill) for n in nodeids}
 
 
-def expand(plan: RunPlan, *, only: int | None = None) -> tuple[list[RunPlan], list[str]]:
+def expand(
+    plan: RunPlan, *, only: int | None = None, durations: Path | None = None
+) -> tuple[list[RunPlan], list[str]]:
     """Return the plans a strategy runs as (its shards, or its steps), and warnings.
 
-    only: run that shard alone (`--shard I/K`), as one CI job does.
+    only: run that shard alone (`--shard I/K`), as one CI job does. durations: the folder
+    whose baseline run the shards are split by (default: the plan's results folder).
     """
     if plan.strategy.steps:
         return _steps(plan), []
     if plan.strategy.shards > 1:
-        return _shards(plan, only)
+        return _shards(plan, only, durations or plan.results_dir)
     return [plan], []
 
 
@@ -195,10 +198,10 @@ def _step_workers(plan: RunPlan, asked: Workers, index: int) -> int:
     return workers
 
 
-def _shards(plan: RunPlan, only: int | None) -> tuple[list[RunPlan], list[str]]:
+def _shards(plan: RunPlan, only: int | None, source: Path) -> tuple[list[RunPlan], list[str]]:
     s = plan.strategy
     ids = collect(plan)
-    found = baseline_durations(plan.results_dir, target_info(plan.target).identity)
+    found = baseline_durations(source, target_info(plan.target).identity)
     shards = split(
         ids, s.shards, found.seconds if found else None, s.dist if plan.workers else None
     )
@@ -206,13 +209,13 @@ def _shards(plan: RunPlan, only: int | None) -> tuple[list[RunPlan], list[str]]:
     prefix = f"{s.name}-{plan_digest.hexdigest()[:12]}"
     whole = Part("shard", 1, s.shards, prefix, len(ids), parts.digest(ids))
     plans = [_shard_plan(plan, whole, sh) for sh in shards if only in (None, sh.index)]
-    return plans, [] if found else [_by_file(plan)]
+    return plans, [] if found else [_by_file(plan, source)]
 
 
-def _by_file(plan: RunPlan) -> str:
+def _by_file(plan: RunPlan, source: Path) -> str:
     s = plan.strategy
     return (
-        f"strategy {s.name!r}: no baseline result for this project in {plan.results_dir}, "
+        f"strategy {s.name!r}: no baseline result for this project in {source}, "
         f"so its {s.shards} shards are split by file and balanced by test count; run the "
         "baseline (serial-full) there first for a split by duration"
     )
@@ -263,7 +266,7 @@ def _check_pairs(
 
 
 def expand_all(
-    plans: Sequence[RunPlan], shard: tuple[int, int] | None
+    plans: Sequence[RunPlan], shard: tuple[int, int] | None, durations: Path | None = None
 ) -> tuple[list[RunPlan], list[str]]:
     """Expand every sharded or stepped plan into its parts (`--shard I/K`: that shard alone)."""
     if shard is not None:
@@ -271,7 +274,7 @@ def expand_all(
     found: list[RunPlan] = []
     warnings: list[str] = []
     for plan in plans:
-        expanded, notes = expand(plan, only=shard[0] if shard else None)
+        expanded, notes = expand(plan, only=shard[0] if shard else None, durations=durations)
         found += expanded
         warnings += notes
     return found, warnings

@@ -26,7 +26,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("events", "running"),
     ("recording", "lock", "trace"),  # trace: a saved result's view, written by the bench
     ("bench",),
-    ("resultset", "pairing", "scanplan"),
+    ("resultset", "pairing", "scanplan", "gatebench"),
     ("judge", "timeline", "parts"),
     (
         "pertest",
@@ -52,7 +52,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
         "scanreport",
         "report",
     ),
-    ("compare", "exports"),
+    ("compare", "exports", "gatereport"),
     ("progress", "scaffold", "noxsessions", "arguments", "cli", "__main__"),
 )
 RANK = {name: i for i, stage in enumerate(STAGES) for name in stage}
