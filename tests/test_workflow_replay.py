@@ -46,6 +46,11 @@ from benchlib import noxsessions
 noxsessions.register(install=lambda session: None)  # the replay's environment has it all
 """
 EXPRESSION = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
+EVENT = {  # the expressions the bench job's steps read
+    "github.token": "no-token-here",
+    "github.repository": "owner/project",
+    "github.event.repository.default_branch": "main",
+}
 
 
 @pytest.fixture
@@ -82,8 +87,11 @@ def runner_env(tmp_path: Path, workflow: dict[str, Any]) -> dict[str, str]:
     env["PATH"] = os.pathsep.join([str(shims), str(Path(sys.executable).parent), env["PATH"]])
     env.update({k: str(v) for k, v in workflow.get("env", {}).items()})
     rounds = env["BENCH_ARGS"]
-    env["BENCH_ARGS"] = rounds.replace("--repeat 6", "--repeat 1").replace("--warmup 1", "")
+    env["BENCH_ARGS"] = rounds.replace("--repeat auto", "--repeat 1").replace("--warmup 1", "")
     assert env["BENCH_ARGS"] != rounds  # the replay follows the workflow's own arguments
+    gh = shims / "gh"  # the default branch has no results yet: `gh run list` finds no run
+    gh.write_text('#!/bin/sh\n[ "$2" = list ] && echo\nexit 0\n')
+    gh.chmod(0o755)
     env["SUITE_SCALE"] = "0.1"
     return env
 
@@ -92,7 +100,7 @@ def run_step(step: dict[str, Any], cwd: Path, env: dict[str, str], matrix: dict[
     """Run one step's script as a runner does (bash -e), its env's expressions filled in."""
     step_env = dict(env)
     for key, value in step.get("env", {}).items():
-        step_env[key] = EXPRESSION.sub(lambda m: matrix[m.group(1).removeprefix("matrix.")], value)
+        step_env[key] = EXPRESSION.sub(lambda m: matrix[m.group(1)], value)
     proc = subprocess.run(
         ["bash", "-e", "-c", step["run"]],
         cwd=cwd,
@@ -120,8 +128,15 @@ def replay(workflow: dict[str, Any], repo: Path, tmp_path: Path) -> Path:
     artifacts = tmp_path / "merge" / "artifacts"
     for session in sessions:
         checkout = shutil.copytree(repo, tmp_path / "jobs" / session)  # a fresh runner
+        page = tmp_path / "jobs" / f"{session}.md"
         for step in scripts(jobs["bench"]):
-            run_step(step, checkout, env, {"session": session})
+            run_step(
+                step,
+                checkout,
+                {**env, "GITHUB_STEP_SUMMARY": str(page)},
+                EVENT | {"matrix.session": session},
+            )
+        assert "shards are split by file" in page.read_text()
         shutil.copytree(checkout / "results", artifacts / f"results-{session}")
     merge = shutil.copytree(repo, tmp_path / "merge", dirs_exist_ok=True)
     page = tmp_path / "step_summary.md"
