@@ -201,7 +201,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def _summarize(paths: Sequence[Path], out: Path) -> None:
-    from benchlib import chartdata, resultset, scan, scanjson, summary
+    from benchlib import chartdata, links, resultset, scan, scanjson, summary
 
     rs = resultset.load(paths)
     scans = scan.analyze(rs)
@@ -218,6 +218,7 @@ def _summarize(paths: Sequence[Path], out: Path) -> None:
         raise UsageError(
             f"no result files in {where}; give the files or folders `benchlib run` wrote"
         )
+    links.gather(rs.runs, out)  # the logs and traces it links, beside it
     _write(s, scans, out, scans[0] if len(scans) == 1 else None, sys.stdout, table=True)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchlib import advice, markdown, results, scanjson, stats, whywords
+from benchlib import advice, links, markdown, results, scanjson, stats, whywords
 from benchlib.advice import Advice
 from benchlib.errors import InputError
 from benchlib.judge import BudgetResult
@@ -84,8 +84,9 @@ def write_outputs(
         ) from None  # fmt: skip
     step = os.environ.get("GITHUB_STEP_SUMMARY")
     if step:
+        page = links.run_page(os.environ)  # relative links cannot resolve on that page
         try:
-            append_step_summary(Path(step), text)
+            append_step_summary(Path(step), links.for_page(text, page) if page else text)
             written.append(Path(step))
         except InputError as exc:
             if note is None:

@@ -26,7 +26,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("events", "running"),
     ("recording", "lock", "trace"),  # trace: a saved result's view, written by the bench
     ("bench",),
-    ("resultset", "pairing", "scanplan", "gatebench"),
+    ("resultset", "pairing", "scanplan", "gatebench", "links"),
     ("judge", "timeline", "parts"),
     (
         "pertest",

@@ -9,6 +9,7 @@ runner would have installed (nox runs with --no-venv in this environment) and fe
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -17,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 import suitekit
@@ -141,8 +143,31 @@ def replay(workflow: dict[str, Any], repo: Path, tmp_path: Path) -> Path:
     merge = shutil.copytree(repo, tmp_path / "merge", dirs_exist_ok=True)
     page = tmp_path / "step_summary.md"
     for step in scripts(jobs["summary"]):
-        run_step(step, merge, {**env, "GITHUB_STEP_SUMMARY": str(page)}, {})
+        run_step(step, merge, {**env, "GITHUB_STEP_SUMMARY": str(page), **RUN}, {})
     return merge / "summary"
+
+
+RUN = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "o/p", "GITHUB_RUN_ID": "7"}
+RUN_PAGE = "https://github.com/o/p/actions/runs/7#artifacts"
+MD_LINK = re.compile(r"\]\(([^)\s]+)\)")
+HREF = re.compile(r'href="([^"]+)"')
+
+
+def follow(folder: Path, page: Path) -> int:
+    """Follow every link of the merged summary and of the job's summary page; count them."""
+    ids = set(re.findall(r'id="([^"]+)"', (folder / "report.html").read_text()))
+    links = [
+        *((folder, u) for u in MD_LINK.findall((folder / "summary.md").read_text())),
+        *((folder, html.unescape(u)) for u in HREF.findall((folder / "report.html").read_text())),
+    ]
+    for base, url in links:
+        if url.startswith("#"):
+            assert url[1:] in ids, url
+        else:
+            assert "://" not in url and (base / unquote(url)).is_file(), url
+    on_page = MD_LINK.findall(page.read_text())
+    assert on_page and all(u == RUN_PAGE or u.startswith("#") for u in on_page), on_page
+    return len(links)
 
 
 def shape(summary_json: Path) -> dict[str, Any]:
@@ -174,6 +199,9 @@ def test_the_replayed_workflow_merges_to_the_direct_runs_summary(
     ]  # fmt: skip
     page = (tmp_path / "step_summary.md").read_text()
     assert "## Shards and Steps" in page and "**FAILED:**" not in page
+    # The summary artifact is summary/ alone: every link resolves inside it, and on the page.
+    shutil.rmtree(tmp_path / "merge" / "artifacts")
+    assert follow(merged, tmp_path / "step_summary.md") > 10
 
     direct = shutil.copytree(repo, tmp_path / "direct")
     env = {**suitekit.env_without_pytest_vars(), "SUITE_SCALE": "0.1"}
