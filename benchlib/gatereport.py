@@ -8,7 +8,7 @@ table `benchlib compare` prints stays report.render_gate's.
 from __future__ import annotations
 
 from benchlib.compare import Gate, GateRow, exit_code
-from benchlib.wording import code, delta_words, seconds, text, verdict_words
+from benchlib.wording import cell, code, delta_words, seconds, text, verdict_words
 
 
 def render(g: Gate, base: str, current: str) -> str:
@@ -64,4 +64,4 @@ def _row(r: GateRow, threshold: str) -> str:
             delta_words(j),
             verdict,
         ]
-    return "| " + " | ".join([code(r.name), *cells]) + " |"
+    return "| " + " | ".join(cell(c) for c in [code(r.name), *cells]) + " |"

@@ -8,6 +8,7 @@ given benchlib's `.test_durations`, splits the suite about as evenly as benchlib
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -107,20 +108,28 @@ def test_a_folder_without_a_baseline_run_is_one_clear_error(tmp_path: Path) -> N
 SCALE = "0.5"  # sleeps long enough that a shard's time is its tests', not pytest's jitter
 
 
-def pytest_run(project: Path, *args: str) -> None:
+def pytest_run(project: Path, *args: str) -> str:
     env = {**suitekit.env_without_pytest_vars(), "SUITE_SCALE": SCALE}
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
         cwd=project, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
 
 
-def shard_seconds(project: Path, name: str, *args: str) -> float:
-    """Run one shard and return the time its tests took, as pytest's junitxml measured it."""
+ESTIMATE = re.compile(r"estimated duration: ([0-9.]+)s")
+
+
+def shard_seconds(project: Path, name: str, *args: str) -> tuple[float, int, float | None]:
+    """Run one shard: the time its tests took (pytest's junitxml), their number, and
+    pytest-split's own estimate when it printed one."""
     xml = project / f"{name}.xml"
-    pytest_run(project, f"--junitxml={xml}", *args)
-    return sum(float(c.get("time") or 0) for c in ET.parse(xml).getroot().iter("testcase"))
+    out = pytest_run(project, f"--junitxml={xml}", *args)
+    cases = list(ET.parse(xml).getroot().iter("testcase"))
+    estimate = ESTIMATE.search(out)
+    measured = sum(float(c.get("time") or 0) for c in cases)
+    return measured, len(cases), float(estimate.group(1)) if estimate else None
 
 
 @pytest.mark.integration
@@ -149,19 +158,24 @@ def test_pytest_split_with_benchlibs_durations_balances_like_benchlibs_plan(
     assert {(c.get("classname"), c.get("name"), c.get("file")) for c in ours} == own
     schema().validate(str(project / exports.JUNIT_FILE))  # type: ignore[attr-defined]
 
-    mine = [shard_seconds(project, f"b{i}", f"@shard-{i}-of-3.txt") for i in (1, 2, 3)]
+    durations = json.loads((project / exports.DURATIONS_FILE).read_text())
+    shard_files = [(project / f"shard-{i}-of-3.txt").read_text().split() for i in (1, 2, 3)]
+    runs = {
+        "benchlib": [shard_seconds(project, f"b{i}", f"@shard-{i}-of-3.txt") for i in (1, 2, 3)]
+    }
     split_by = ("--durations-path", exports.DURATIONS_FILE, "--splits", "3")
-    theirs = {
-        how: [
+    for how in ("least_duration", "duration_based_chunks"):
+        runs[how] = [
             shard_seconds(
                 project, f"{how}{i}", *split_by, f"--group={i}", f"--splitting-algorithm={how}"
             )
             for i in (1, 2, 3)
         ]
-        for how in ("least_duration", "duration_based_chunks")
-    }
-    figures = {"benchlib": mine, **theirs}
-    imbalance = {k: parts.imbalance(v) or 0.0 for k, v in figures.items()}
-    print(json.dumps({"seconds": figures, "imbalance": imbalance}, indent=1))  # the figures
-    assert sum(theirs["least_duration"]) == pytest.approx(sum(mine), rel=0.2)  # every test ran
+    assert all(sum(n for _, n, _ in shards) == 60 for shards in runs.values())  # each test once
+    measured = {k: [m for m, _, _ in v] for k, v in runs.items()}
+    predicted = {k: [p for _, _, p in v] for k, v in runs.items()}
+    predicted["benchlib"] = [sum(durations[n] for n in ids) for ids in shard_files]
+    imbalance = {k: parts.imbalance(v) or 0.0 for k, v in measured.items()}
+    figures = {"measured_s": measured, "predicted_s": predicted, "imbalance": imbalance}
+    print(json.dumps(figures, indent=1))  # the figures: pytest -s shows them
     assert abs(imbalance["least_duration"] - imbalance["benchlib"]) <= 0.05
