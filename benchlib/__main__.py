@@ -2,6 +2,6 @@ from __future__ import annotations
 
 import sys
 
-from benchlib.cli import main
+from benchlib.cli.main import main
 
 sys.exit(main())

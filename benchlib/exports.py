@@ -8,7 +8,7 @@
 - The shard plan: one file of node ids per shard, one a line, as `pytest @FILE` reads them.
 
 All from one run: the newest counted, whole run of the project's full-scope baseline, the run
-benchlib's own shards are split by (split.baseline_durations). I/O stays in `write`.
+benchlib's own shards are split by (parts.baseline_durations). I/O stays in `write`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchlib import results, resultset, split
+from benchlib.analyze import parts, resultset
 from benchlib.errors import InputError
-from benchlib.model import TestRecord
+from benchlib.model import results
+from benchlib.model.records import TestRecord
+from benchlib.plan import shards
 
 DURATIONS_FILE = ".test_durations"
 JUNIT_FILE = "junit.xml"
@@ -43,7 +45,7 @@ def source(folder: Path) -> Source:
     """Return the newest counted baseline run in folder; raise InputError when there is none."""
     rs = resultset.load([folder])
     # Whichever project the folder holds: the newest baseline run wins.
-    found = [r for r in rs.runs if split.is_baseline(r, r.result.target.identity)]
+    found = [r for r in rs.runs if parts.is_baseline(r, r.result.target.identity)]
     for run in sorted(found, key=lambda r: (r.result.started_at, r.result.run_id), reverse=True):
         try:
             tests = tuple(t for t in run.tests() if t.phase != "collect")
@@ -107,13 +109,13 @@ def junit_xml(src: Source) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, "unicode") + "\n"
 
 
-def shard_lists(src: Source, shards: int) -> dict[str, str]:
+def shard_lists(src: Source, count: int) -> dict[str, str]:
     """Return the shard plan benchlib would run: file name -> node ids, one a line."""
     ids = [t.nodeid for t in src.tests]
     seconds = {t.nodeid: t.duration_s for t in src.tests}
-    planned = split.split(ids, shards, seconds, src.dist)
+    planned = shards.split(ids, count, seconds, src.dist)
     return {
-        f"shard-{s.index}-of-{shards}.txt": "".join(f"{n}\n" for n in s.nodeids) for s in planned
+        f"shard-{s.index}-of-{count}.txt": "".join(f"{n}\n" for n in s.nodeids) for s in planned
     }
 
 

@@ -18,11 +18,13 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchlib import bench, results
-from benchlib.bench import Bench, Listener, RunPlan, Schedule
-from benchlib.lock import Held, exclusive
-from benchlib.machine import describe, target_info
-from benchlib.model import RunResult
+from benchlib.measure import bench
+from benchlib.measure.bench import Bench, Listener, Schedule
+from benchlib.measure.lock import Held, exclusive
+from benchlib.model import results
+from benchlib.model.records import RunResult
+from benchlib.plan.machine import describe, target_info
+from benchlib.plan.runplan import RunPlan
 
 BASE_PREFIX = "base:"  # the base side's name in the stopping rule, never in a result file
 

@@ -7,8 +7,8 @@ table `benchlib compare` prints stays report.render_gate's.
 
 from __future__ import annotations
 
-from benchlib.compare import Gate, GateRow, exit_code
-from benchlib.wording import cell, code, delta_words, seconds, text, verdict_words
+from benchlib.analyze.compare import Gate, GateRow, exit_code
+from benchlib.explain.wording import cell, code, delta_words, seconds, text, verdict_words
 
 
 def render(g: Gate, base: str, current: str) -> str:

@@ -17,7 +17,7 @@ import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from benchlib.resultset import Run
+from benchlib.analyze.resultset import Run
 
 # A Markdown link as wording.link writes it: the target is URL-quoted, so it has no `)`.
 _LINK = re.compile(r"\]\(([^)\s]+)\)")

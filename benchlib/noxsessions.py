@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nox
 
-from benchlib import config
+from benchlib.plan import config
 
 # `nox -l --json` shows this tag on every strategy session: CI builds its matrix from it.
 STRATEGY_TAG = "benchlib-strategy"

@@ -13,14 +13,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchlib import advice, links, markdown, results, scanjson, stats, whywords
-from benchlib.advice import Advice
+from benchlib import links, stats
+from benchlib.analyze import advice
+from benchlib.analyze.advice import Advice
+from benchlib.analyze.judge import BudgetResult
+from benchlib.analyze.scan import stored
+from benchlib.analyze.scan.pick import ScanResult
+from benchlib.analyze.summary import StrategySummary, Summary
 from benchlib.errors import InputError
-from benchlib.judge import BudgetResult
-from benchlib.partsreport import check_words
-from benchlib.scan import ScanResult
-from benchlib.summary import StrategySummary, Summary
-from benchlib.wording import (
+from benchlib.explain import reasons
+from benchlib.explain.wording import (
     budget_value,
     delta_words,
     noise_words,
@@ -30,9 +32,12 @@ from benchlib.wording import (
     tradeoff_words,
     verdict_words,
 )
+from benchlib.model import results
+from benchlib.render import markdown
+from benchlib.render.composite import check_words
 
 if TYPE_CHECKING:  # compare renders nothing itself, so report needs only its types
-    from benchlib.compare import Gate, GateRow
+    from benchlib.analyze.compare import Gate, GateRow
 
 SUMMARY_FORMAT = "benchlib-summary"
 # Bump when a field of summary.json changes meaning or goes away.
@@ -63,7 +68,7 @@ def write_outputs(
     Raise InputError if out_dir cannot hold them. The step summary is an extra: when it cannot
     be appended to, note says why (raised as InputError when no note is given).
     """
-    from benchlib.htmlreport import page as htmlreport  # the summary only, never a run
+    from benchlib.render.html import page as htmlreport  # the summary only, never a run
 
     found = advice.advise(summary)
     text = markdown.render(summary, found, scans)
@@ -74,8 +79,8 @@ def write_outputs(
         results.write_atomic(written[1], render_json(summary, found))
         if scan_file is not None:
             # Before the page, which draws the scan from the file beside the results.
-            written.append(out_dir / scanjson.SCAN_FILE)
-            results.write_atomic(written[-1], scanjson.render(scan_file))
+            written.append(out_dir / stored.SCAN_FILE)
+            results.write_atomic(written[-1], stored.render(scan_file))
         results.write_atomic(written[2], htmlreport.render(summary, found))
     except OSError as exc:
         raise InputError(
@@ -128,11 +133,11 @@ def render_json(summary: Summary, found: Advice | None = None) -> str:
         facts["tradeoffs"] = [
             {**dataclasses.asdict(t), "text": tradeoff_words(t)} for t in found.tradeoffs[s.name]
         ]
-        facts["why_text"] = whywords.strategy_why(s)
+        facts["why_text"] = reasons.strategy_why(s)
         for hang, item in zip(s.hangs, facts["hangs"], strict=True):
-            item["text"] = whywords.hang_words(hang)
+            item["text"] = reasons.hang_words(hang)
     for u, item in zip(summary.instability, data["instability"], strict=True):
-        item["fix_text"] = whywords.fix_words(u.kind)
+        item["fix_text"] = reasons.fix_words(u.kind)
     for picture in data["charts"]["pictures"]:
         # A chart's thousands of segments and samples: the result files hold them already.
         del picture["lanes"], picture["resources"]

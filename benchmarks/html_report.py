@@ -22,8 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from benchlib import advice, summary
-from benchlib.htmlreport import page as htmlreport
+from benchlib.analyze import advice, summary
+from benchlib.render.html import page as htmlreport
 
 
 def build(results: Path | None, tests: int) -> summary.Summary:

@@ -25,9 +25,11 @@ from pathlib import Path
 
 import psutil
 
-from benchlib import bench, machine
-from benchlib.sampling import Sampler
-from benchlib.strategy import Strategy
+from benchlib.measure import bench
+from benchlib.measure.sampling import Sampler
+from benchlib.plan import machine
+from benchlib.plan.runplan import RunPlan
+from benchlib.plan.strategy import Strategy
 
 TREE = (
     "import subprocess, sys, time\n"
@@ -88,8 +90,8 @@ def sampler_cost(samples: int) -> None:
         tree.wait()
 
 
-def _plan(target: Path) -> bench.RunPlan:
-    return bench.RunPlan(
+def _plan(target: Path) -> RunPlan:
+    return RunPlan(
         strategy=Strategy("overhead"),
         target=target,
         interpreter=machine.probe(sys.executable, target),

@@ -22,8 +22,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchlib import judge, results, stats, summary
-from benchlib.wording import verdict_words
+from benchlib import stats
+from benchlib.analyze import judge, summary
+from benchlib.explain.wording import verdict_words
+from benchlib.model import results
 
 SUITE = Path(__file__).parents[1] / "tests" / "suites" / "cpubound"
 # A competing CPU-bound process that ends by itself even if this script is killed.

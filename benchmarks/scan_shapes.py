@@ -30,9 +30,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib.results import load_all
-from benchlib.resultset import from_results
-from benchlib.scan import ScanResult, analyze
+from benchlib.analyze.resultset import from_results
+from benchlib.analyze.scan.pick import ScanResult, analyze
+from benchlib.model.results import load_all
 
 SUITES = Path(__file__).resolve().parent.parent / "tests" / "suites"
 WORKERS = {"scan_cpu": "0,1,2,4", "scan_io": "0..8", "scan_tiny": "0,1,2,4"}

@@ -21,9 +21,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchlib import summary
-from benchlib.parts import LogicalRun
-from benchlib.partsreport import check_words
+from benchlib.analyze import summary
+from benchlib.analyze.parts import LogicalRun
+from benchlib.render.composite import check_words
 
 SUITE = Path(__file__).parents[1] / "tests" / "suites" / "shards"
 PYPROJECT = """\

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib.results import find_result_files
+from benchlib.model.results import find_result_files
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -37,7 +37,7 @@ def with_outliers(rng: random.Random, n: int, cv: float) -> list[float]:
 def rates(draw: Draw, n: int, cv: float, seeds: int) -> tuple[float, float, float, float]:
     """Return (detected, gate flagged, false positives, gate false positives) as fractions.
 
-    "detected": the verdict is "slower"; "gate": benchlib.compare would fail the build;
+    "detected": the verdict is "slower"; "gate": benchlib.analyze.compare would fail the build;
     "false+": any significant verdict (faster or slower) when nothing changed.
     """
     detected = gated = false_pos = gate_false = 0
@@ -57,7 +57,7 @@ def rates(draw: Draw, n: int, cv: float, seeds: int) -> tuple[float, float, floa
 
 
 def _regressed(e: stats.RatioEstimate) -> bool:
-    """Apply the gate's rule (benchlib.compare): significantly slower, by over the threshold."""
+    """Apply the gate's rule (analyze/compare.py): significantly slower, by over the threshold."""
     return e.verdict == "slower" and 1 / e.ratio - 1 > THRESHOLD
 
 

@@ -27,8 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import factories
 
-from benchlib import report, results, summary
-from benchlib.results import Counts, TestRecord, Timeline, WorkerTimes
+from benchlib import report
+from benchlib.analyze import summary
+from benchlib.model import results
+from benchlib.model.results import Counts, TestRecord, Timeline, WorkerTimes
 
 FULL_TESTS = 5_900
 UNIT_TESTS = 5_000  # the unit lanes run 5,000 of the 5,900: every file has at least 5,000

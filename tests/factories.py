@@ -6,8 +6,8 @@ import dataclasses
 import itertools
 from typing import Any
 
-from benchlib import results
-from benchlib.results import (
+from benchlib.model import results
+from benchlib.model.results import (
     Counts,
     Machine,
     RunResult,

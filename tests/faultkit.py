@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import suitekit
 
-from benchlib import results
+from benchlib.model import results
 
 TOKEN_VAR = "BENCHLIB_TEST_TOKEN"
 

@@ -17,9 +17,12 @@ from typing import Any
 import jsonschema
 import psutil
 
-from benchlib import bench, machine, results
-from benchlib.results import RunResult
-from benchlib.strategy import Strategy
+from benchlib.measure import bench
+from benchlib.model import results
+from benchlib.model.results import RunResult
+from benchlib.plan import machine
+from benchlib.plan.runplan import RunPlan
+from benchlib.plan.strategy import Strategy
 
 SUITES = Path(__file__).parent / "suites"
 # A fixture project's [tool.benchlib] with only the serial baseline: append strategies to it.
@@ -63,7 +66,7 @@ def run(
     **strategy: Any,
 ) -> RunResult:
     """Run one strategy on target through the library API; validate its file."""
-    plan = bench.RunPlan(
+    plan = RunPlan(
         strategy=Strategy(name=strategy.pop("name", "fixture"), **strategy),
         target=target.resolve(),
         interpreter=interpreter(),

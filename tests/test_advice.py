@@ -7,8 +7,9 @@ from typing import Any
 import factories as f
 import pytest
 
-from benchlib import advice, summary, wording
-from benchlib.results import Counts, TestRecord
+from benchlib.analyze import advice, summary
+from benchlib.explain import wording
+from benchlib.model.results import Counts, TestRecord
 
 pytestmark = pytest.mark.unit
 

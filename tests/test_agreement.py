@@ -17,8 +17,10 @@ import random
 import factories as f
 import pytest
 
-from benchlib import advice, compare, judge, report, summary, wording
-from benchlib.results import RunResult
+from benchlib import report
+from benchlib.analyze import advice, compare, judge, summary
+from benchlib.explain import wording
+from benchlib.model.results import RunResult
 
 pytestmark = pytest.mark.unit
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import suitekit
 
-from benchlib.wording import seconds
+from benchlib.explain.wording import seconds
 
 # Heavy: left out of the embedded default bench (see [tool.benchlib] in pyproject.toml).
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

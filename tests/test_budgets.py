@@ -5,7 +5,7 @@ from __future__ import annotations
 import factories as f
 import pytest
 
-from benchlib import budgets
+from benchlib.model import budgets
 
 pytestmark = pytest.mark.unit
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import suitekit
 
-from benchlib import results
+from benchlib.model import results
 
 pytestmark = pytest.mark.integration
 

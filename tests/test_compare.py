@@ -7,8 +7,8 @@ import factories
 import pytest
 
 from benchlib import report
-from benchlib.compare import NothingInCommon, compare, exit_code, parse_threshold
-from benchlib.results import Counts, RunResult, Target
+from benchlib.analyze.compare import NothingInCommon, compare, exit_code, parse_threshold
+from benchlib.model.results import Counts, RunResult, Target
 
 pytestmark = pytest.mark.unit
 

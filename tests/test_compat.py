@@ -11,8 +11,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from benchlib import model, results
-from benchlib.results import ResultError
+from benchlib.model import records, results
+from benchlib.model.results import ResultError
 
 pytestmark = pytest.mark.unit
 
@@ -80,8 +80,8 @@ def test_the_schema_describes_the_model_field_for_field() -> None:
     top = _model_fields(results.RunResult) - {"extra"} | {"test_fields"}
     assert _schema_fields(SCHEMA) == top
     # A field a minor version added is optional: files of the older minor lack it.
-    assert set(SCHEMA["required"]) == top - set(model.ADDED_IN_MINOR)
-    assert max(model.ADDED_IN_MINOR.values()) <= model.SCHEMA_MINOR
+    assert set(SCHEMA["required"]) == top - set(records.ADDED_IN_MINOR)
+    assert max(records.ADDED_IN_MINOR.values()) <= records.SCHEMA_MINOR
     part = next(o for o in props["part"]["oneOf"] if o["type"] == "object")
     assert _schema_fields(part) == set(part["required"]) == _model_fields(results.Part)
     nested = {
@@ -116,7 +116,7 @@ def test_a_3_0_file_has_no_part_and_a_3_1_part_round_trips(tmp_path: Path) -> No
 
 
 def test_a_folder_of_old_and_new_files_summarizes(tmp_path: Path) -> None:
-    from benchlib import summary
+    from benchlib.analyze import summary
 
     for name in ("result-v2.json", "result-v3.json"):
         shutil.copy(DATA / name, tmp_path / name)
@@ -127,7 +127,7 @@ def test_a_folder_of_old_and_new_files_summarizes(tmp_path: Path) -> None:
 
 def test_a_failing_rows_column_of_the_wrong_type_skips_the_file(tmp_path: Path) -> None:
     """Found by the property tests: a message that is a list reached the HTML renderer."""
-    from benchlib import summary
+    from benchlib.analyze import summary
 
     data = json.loads((DATA / "result-v3.json").read_text())
     row = next(r for r in data["tests"] if r[1] != "passed")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from benchlib import config
 from benchlib.errors import UsageError
-from benchlib.strategy import BUILTIN, Strategy
+from benchlib.plan import config
+from benchlib.plan.strategy import BUILTIN, Strategy
 
 pytestmark = pytest.mark.unit
 

@@ -18,7 +18,8 @@ import factories as f
 import pytest
 import suitekit
 
-from benchlib import exports, parts
+from benchlib import exports
+from benchlib.analyze import parts
 from benchlib.errors import InputError
 
 SCHEMA = Path(__file__).parent / "data" / "junit-ci.xsd"

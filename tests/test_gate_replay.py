@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import suitekit
 
-from benchlib import scaffold
+from benchlib.cli import scaffold
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -8,8 +8,8 @@ import factories
 import pytest
 
 from benchlib import gatereport
-from benchlib.compare import compare
-from benchlib.results import RunResult
+from benchlib.analyze.compare import compare
+from benchlib.model.results import RunResult
 
 pytestmark = pytest.mark.unit
 

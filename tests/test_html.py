@@ -16,9 +16,11 @@ import factories as f
 import pytest
 import timedruns
 
-from benchlib import advice, chartdata, report, summary, timeline, wording
-from benchlib.htmlreport import page as htmlreport
-from benchlib.results import RunResult, TestRecord
+from benchlib import report
+from benchlib.analyze import advice, chartdata, summary, timeline
+from benchlib.explain import wording
+from benchlib.model.results import RunResult, TestRecord
+from benchlib.render.html import page as htmlreport
 
 pytestmark = pytest.mark.unit
 
@@ -264,7 +266,7 @@ def test_write_outputs_writes_the_page_and_keeps_lanes_out_of_the_json(tmp_path:
 @pytest.mark.integration
 def test_a_run_never_imports_the_template_engine() -> None:
     code = (
-        "import sys, benchlib.cli, benchlib.bench, benchlib.progress; "
+        "import sys, benchlib.cli.main, benchlib.measure.bench, benchlib.cli.progress; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jinja2', 'markupsafe')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -275,4 +277,4 @@ def test_a_run_never_imports_the_template_engine() -> None:
         text=True,
         check=True,
     )
-    assert "jinja2" not in help_.stderr and "benchlib.htmlreport" not in help_.stderr
+    assert "jinja2" not in help_.stderr and "benchlib.render.html" not in help_.stderr

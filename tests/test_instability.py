@@ -8,8 +8,9 @@ import json
 import factories as f
 import pytest
 
-from benchlib import pertest, report, summary
-from benchlib.results import RunResult, TestRecord
+from benchlib import report
+from benchlib.analyze import pertest, summary
+from benchlib.model.results import RunResult, TestRecord
 
 pytestmark = pytest.mark.unit
 

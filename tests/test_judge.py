@@ -9,8 +9,9 @@ from typing import Any
 import factories as f
 import pytest
 
-from benchlib import judge, stats
-from benchlib.results import Counts, RunResult, Target
+from benchlib import stats
+from benchlib.analyze import judge
+from benchlib.model.results import Counts, RunResult, Target
 
 pytestmark = pytest.mark.unit
 

@@ -12,7 +12,10 @@ import factories as f
 import pytest
 import timedruns
 
-from benchlib import mermaid, report, summary, wording
+from benchlib import report
+from benchlib.analyze import summary
+from benchlib.explain import wording
+from benchlib.render import mermaid
 
 pytestmark = pytest.mark.unit
 

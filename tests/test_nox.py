@@ -13,7 +13,8 @@ import factories
 import pytest
 import suitekit
 
-from benchlib import results, summary
+from benchlib.analyze import summary
+from benchlib.model import results
 
 # Heavy: left out of the embedded default bench (see [tool.benchlib] in pyproject.toml).
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -15,9 +15,10 @@ import factories as f
 import pytest
 import suitekit
 
-from benchlib import judge, stats, summary
-from benchlib.results import RunResult
-from benchlib.wording import verdict_words
+from benchlib import stats
+from benchlib.analyze import judge, summary
+from benchlib.explain.wording import verdict_words
+from benchlib.model.results import RunResult
 
 SUBSET = {"compare_to": "serial-full", "scope": "subset"}
 JITTER = (0.0, 0.012, -0.008, 0.02, -0.015, 0.005)

@@ -34,8 +34,13 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from benchlib import cli, compare, config, recording, report, results, resultset, summary
-from benchlib.results import Target
+from benchlib import report
+from benchlib.analyze import compare, resultset, summary
+from benchlib.cli import main
+from benchlib.measure import recording
+from benchlib.model import results
+from benchlib.model.results import Target
+from benchlib.plan import config
 
 SCHEMA = json.loads(suitekit.SCHEMA.read_text())
 # Hypothesis keeps caches in ./.hypothesis, filled while pytest collects: tests write only in
@@ -61,7 +66,7 @@ def run_cli(*argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
-            code = cli.main(list(argv))
+            code = main.main(list(argv))
         except SystemExit as exc:  # argparse's own exit
             code = int(exc.code or 0)
     return code, out.getvalue(), err.getvalue()
@@ -180,9 +185,9 @@ def project(root: Path, toml: str) -> Iterator[Path]:
 
 def pending_files(argv: list[str], cfg: config.Config) -> list[dict[str, Any]]:
     """Return, as JSON, the pending result of each run `benchlib run` would start."""
-    args = cli.build_parser().parse_args(argv)
+    args = main.build_parser().parse_args(argv)
     docs = []
-    for plan in cli._plans(args, cfg):
+    for plan in main._plans(args, cfg):
         ctx = recording.Context(
             "run-1", plan.record(), plan.argv(), Target(str(cfg.target), None, None),
             factories.MACHINE, "logs/run-1.log", {}, {}, plan.interval_s,
@@ -239,7 +244,7 @@ def test_any_option_value_is_refused_in_one_line_or_gives_valid_files(
     argv = ["run", "serial-full", f"{flag}={value}"]
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.suppress(SystemExit):
-        args = cli.build_parser().parse_args(argv)
+        args = main.build_parser().parse_args(argv)
         event("accepted")
         parsed = getattr(args, flag[2:])
         if flag in ("--timeout", "--interval", "--budget", "--width"):

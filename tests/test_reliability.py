@@ -148,7 +148,7 @@ def test_07_stale_lock_is_found_named_and_cleaned_up(tmp_path: Path) -> None:
     )  # fmt: skip
     wait_for(lambda: list(started.iterdir()))
     mine = token_holders(os.environ[TOKEN_VAR])
-    watchdogs = [pid for pid, cmd in mine.items() if "benchlib._watchdog" in cmd]
+    watchdogs = [pid for pid, cmd in mine.items() if "benchlib.measure._watchdog" in cmd]
     assert len(watchdogs) == 1
     for pid in (*watchdogs, proc.pid):
         os.kill(pid, signal.SIGKILL)

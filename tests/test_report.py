@@ -9,8 +9,10 @@ import factories as f
 import pytest
 from test_summary import seed_results
 
-from benchlib import judge, report, summary, wording
-from benchlib.results import TestRecord
+from benchlib import report
+from benchlib.analyze import judge, summary
+from benchlib.explain import wording
+from benchlib.model.results import TestRecord
 
 pytestmark = pytest.mark.unit
 

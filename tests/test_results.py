@@ -9,8 +9,8 @@ import factories
 import jsonschema
 import pytest
 
-from benchlib import results
-from benchlib.results import ResultError, TestRecord
+from benchlib.model import results
+from benchlib.model.results import ResultError, TestRecord
 
 pytestmark = pytest.mark.unit
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import suitekit
 
-from benchlib import results
+from benchlib.model import results
 
 # Heavy: left out of the embedded default bench (see [tool.benchlib] in pyproject.toml).
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from benchlib.sampling import LinuxTree, PsutilTree, Sampler
+from benchlib.measure.sampling import LinuxTree, PsutilTree, Sampler
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,8 @@ from urllib.request import url2pathname
 
 import pytest
 
-from benchlib import config, scaffold
+from benchlib.cli import scaffold
+from benchlib.plan import config
 
 unit = pytest.mark.unit
 integration = pytest.mark.integration

@@ -8,7 +8,7 @@ from fractions import Fraction
 
 import pytest
 
-from benchlib import scaling
+from benchlib.analyze.scan import fitting
 
 pytestmark = pytest.mark.unit
 
@@ -21,7 +21,7 @@ def curve(n: int) -> float:
 
 
 def test_exact_points_give_back_the_parameters() -> None:
-    fit = scaling.fit([(n, curve(n)) for n in (1, 2, 4, 8)])
+    fit = fitting.fit([(n, curve(n)) for n in (1, 2, 4, 8)])
     assert fit is not None
     assert (fit.serial_s, fit.parallel_s, fit.per_worker_s) == pytest.approx(TRUE)
     assert fit.r_squared == pytest.approx(1.0)
@@ -34,7 +34,7 @@ def test_noisy_runs_give_standard_errors_that_cover_the_truth() -> None:
     runs = [
         (n, curve(n) * rng.lognormvariate(0, 0.03)) for n in (1, 2, 3, 4, 6, 8) for _ in range(5)
     ]
-    fit = scaling.fit(runs)
+    fit = fitting.fit(runs)
     assert fit is not None
     assert fit.runs == 30
     estimates = (fit.serial_s, fit.parallel_s, fit.per_worker_s)
@@ -47,7 +47,7 @@ def test_noisy_runs_give_standard_errors_that_cover_the_truth() -> None:
 
 
 def test_as_many_runs_as_parameters_have_no_standard_error() -> None:
-    fit = scaling.fit([(1, 4.0), (2, 2.6), (4, 2.0)])
+    fit = fitting.fit([(1, 4.0), (2, 2.6), (4, 2.0)])
     assert fit is not None
     assert fit.serial_se_s is None
     assert fit.per_worker_se_s is None
@@ -62,25 +62,25 @@ def test_as_many_runs_as_parameters_have_no_standard_error() -> None:
     ],
 )
 def test_too_few_worker_counts_give_no_fit(points: list[tuple[int, float]]) -> None:
-    assert scaling.fit(points) is None
+    assert fitting.fit(points) is None
 
 
 def test_the_curve_stops_paying_where_a_worker_saves_less_than_the_floor() -> None:
-    fit = scaling.fit([(n, curve(n)) for n in (1, 2, 4, 8)])
+    fit = fitting.fit([(n, curve(n)) for n in (1, 2, 4, 8)])
     assert fit is not None
-    stop = scaling.stops_paying(fit, 0.05, 32)
+    stop = fitting.stops_paying(fit, 0.05, 32)
     assert stop is not None
     # The step to stop + 1 saves less than 5% of the wall there; every earlier step saves more.
     assert fit.wall_s(stop) - fit.wall_s(stop + 1) < 0.05 * fit.wall_s(stop)
     for n in range(1, stop):
         assert fit.wall_s(n) - fit.wall_s(n + 1) >= 0.05 * fit.wall_s(n)
-    assert scaling.stops_paying(fit, 0.0, 2) is None  # each step to 2 saves something
+    assert fitting.stops_paying(fit, 0.0, 2) is None  # each step to 2 saves something
 
 
 @pytest.mark.parametrize(("runs", "coverage"), [(5, 0.9375), (6, 0.96875), (10, 0.978515625)])
 def test_median_interval_reports_its_exact_coverage(runs: int, coverage: float) -> None:
     values = [float(v) for v in range(runs, 0, -1)]
-    found = scaling.median_interval(values)
+    found = fitting.median_interval(values)
     assert found is not None
     assert found.coverage == pytest.approx(coverage)
     assert found.low_s <= sorted(values)[runs // 2] <= found.high_s
@@ -93,20 +93,20 @@ def test_median_interval_covers_as_promised() -> None:
     held = 0
     trials = 2000
     for _ in range(trials):
-        found = scaling.median_interval([rng.lognormvariate(0, 0.2) for _ in range(8)])
+        found = fitting.median_interval([rng.lognormvariate(0, 0.2) for _ in range(8)])
         assert found is not None
         held += found.low_s <= 1.0 <= found.high_s
     assert held / trials == pytest.approx(0.9921875, abs=0.01)
 
 
 def test_one_run_has_no_median_interval() -> None:
-    assert scaling.median_interval([3.0]) is None
+    assert fitting.median_interval([3.0]) is None
 
 
 def test_standard_errors_match_an_exact_computation() -> None:
     # s^2 (X'X)^-1 with s^2 = residual sum of squares / (runs - 3), in exact fractions.
     points = [(1, 3.9), (2, 2.3), (3, 1.9), (4, 1.9), (6, 2.2), (8, 2.5)]
-    fit = scaling.fit(points)
+    fit = fitting.fit(points)
     assert fit is not None
     rows = [[Fraction(1), Fraction(1, n), Fraction(n)] for n, _ in points]
     xtx = [[sum(r[i] * r[j] for r in rows) for j in range(3)] for i in range(3)]

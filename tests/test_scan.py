@@ -15,13 +15,17 @@ import factories as f
 import pytest
 import suitekit
 
-from benchlib import markdown, results, resultset, scan, scanjson, scanplan
-from benchlib.advice import Advice
+from benchlib.analyze import resultset
+from benchlib.analyze.advice import Advice
+from benchlib.analyze.scan import pick, stored
+from benchlib.analyze.summary import analyze
 from benchlib.errors import InputError
-from benchlib.machine import Interpreter
-from benchlib.results import Counts, TestRecord
-from benchlib.strategy import BUILTIN
-from benchlib.summary import analyze
+from benchlib.model import results
+from benchlib.model.results import Counts, TestRecord
+from benchlib.plan import scanplan
+from benchlib.plan.machine import Interpreter
+from benchlib.plan.strategy import BUILTIN
+from benchlib.render import markdown
 
 unit = pytest.mark.unit
 PY311 = Interpreter("/usr/bin/python3", "3.11.7", "9.0.0", "3.8.0")
@@ -158,8 +162,8 @@ def runs(name: str, walls: list[float], **kw: Any) -> list[Any]:
     ]
 
 
-def study(*groups: list[Any], **kw: Any) -> scan.ScanResult:
-    (found,) = scan.analyze(resultset.from_results([r for g in groups for r in g]), **kw)
+def study(*groups: list[Any], **kw: Any) -> pick.ScanResult:
+    (found,) = pick.analyze(resultset.from_results([r for g in groups for r in g]), **kw)
     return found
 
 
@@ -240,7 +244,7 @@ def test_memory_line_gives_the_most_workers_a_budget_fits() -> None:
 
 @unit
 def test_scan_json_has_the_stable_keys() -> None:
-    data = scanjson.to_json(study(*(runs(n, w) for n, w in SCAN.items())))
+    data = stored.to_json(study(*(runs(n, w) for n, w in SCAN.items())))
     assert {"strategy", "points", "fit", "recommended", "predicted"} <= data.keys()
     assert {"workers", "dist", "runs", "wall_s_median", "ci_low", "ci_high", "peak_rss_bytes"} <= (
         data["points"][0].keys()
@@ -291,7 +295,7 @@ def test_scan_runs_the_variants_and_writes_scan_json(tmp_path: Path) -> None:
     md = (out / "summary.md").read_text()
     assert "## Scaling: `gate`" in md
     assert "predictions, not measurements" in md
-    for path in results.find_result_files([out]):  # traces and scan.json are not results
+    for path in results.find_result_files([out]):  # traces and pick.json are not results
         suitekit.validate(path)
 
 

@@ -17,10 +17,12 @@ import factories as f
 import pytest
 import suitekit
 
-from benchlib import parts, report, results, resultset, summary
+from benchlib import report
+from benchlib.analyze import parts, resultset, summary
 from benchlib.errors import InputError
-from benchlib.results import Part, RunResult
-from benchlib.split import split
+from benchlib.model import results
+from benchlib.model.results import Part, RunResult, selection_digest
+from benchlib.plan.shards import split
 
 IDS = [f"tests/test_{m}.py::test_{i}" for m in "abc" for i in range(4)]
 
@@ -31,7 +33,7 @@ def shard(
     """One shard's result: its tests, and the part saying which of the selection it was."""
     part = Part(
         "shard", index, of, kw.pop("logical", "sharded-abc-r0"), len(selection),
-        parts.digest(selection), kw.pop("assigned", len(ids)), kw.pop("predicted_s", None),
+        selection_digest(selection), kw.pop("assigned", len(ids)), kw.pop("predicted_s", None),
     )  # fmt: skip
     tests = f.tests_(*((n, "passed", 0.1) for n in ids))
     kw.setdefault("bench_id", f"job{index}")

@@ -21,8 +21,8 @@ from xdist.scheduler import (
     WorkStealingScheduling,
 )
 
-from benchlib import schedulers, simulate
-from benchlib.results import Timeline, WorkerTimes
+from benchlib.analyze.scan import schedulers, simulate
+from benchlib.model.results import Timeline, WorkerTimes
 
 pytestmark = pytest.mark.unit
 

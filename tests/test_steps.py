@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 import suitekit
 
-from benchlib import config, results, summary
+from benchlib.analyze import summary
 from benchlib.errors import ConfigError
-from benchlib.strategy import Step, Strategy, step_strategy
+from benchlib.model import results
+from benchlib.plan import config
+from benchlib.plan.strategy import Step, Strategy, step_strategy
 
 TWO_STEP = (
     suitekit.ONLY_THE_BASELINE

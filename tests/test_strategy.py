@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from benchlib.machine import usable_cpus
-from benchlib.strategy import Strategy, pytest_args, resolve_workers
+from benchlib.plan.machine import usable_cpus
+from benchlib.plan.strategy import Strategy, pytest_args, resolve_workers
 
 unit = pytest.mark.unit
 needs_affinity = pytest.mark.skipif(
@@ -67,8 +67,8 @@ def test_auto_is_the_cpus_this_process_may_use() -> None:
 _PINNED = """
 import os, sys
 os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-from benchlib.machine import usable_cpus
-from benchlib.strategy import resolve_workers
+from benchlib.plan.machine import usable_cpus
+from benchlib.plan.strategy import resolve_workers
 print(resolve_workers("auto", usable_cpus()), os.cpu_count())
 """
 

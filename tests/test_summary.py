@@ -8,8 +8,9 @@ from pathlib import Path
 import factories as f
 import pytest
 
-from benchlib import advice, judge, results, summary
-from benchlib.results import Counts, TestRecord
+from benchlib.analyze import advice, judge, summary
+from benchlib.model import results
+from benchlib.model.results import Counts, TestRecord
 
 pytestmark = pytest.mark.unit
 

@@ -15,8 +15,9 @@ import factories as f
 import pytest
 import suitekit
 
-from benchlib import report, runfacts, summary, timeline
-from benchlib.results import RunResult
+from benchlib import report
+from benchlib.analyze import runfacts, summary, timeline
+from benchlib.model.results import RunResult
 
 LONG = "test_longtail.py::test_long"
 

@@ -19,9 +19,10 @@ import factories as f
 import pytest
 import suitekit
 
-from benchlib import resultset, summary, trace
-from benchlib._observer import benchlib_protocol as protocol
-from benchlib.results import InFlight, RunResult, Samples, TestRecord
+from benchlib.analyze import resultset, summary
+from benchlib.measure._observer import benchlib_protocol as protocol
+from benchlib.model import trace
+from benchlib.model.results import InFlight, RunResult, Samples, TestRecord
 
 # The top-level keys Perfetto's tokenizer knows; at any other it stops reading the file.
 TOP_LEVEL = ("traceEvents", "displayTimeUnit", "otherData", "metadata", "systemTraceEvents")

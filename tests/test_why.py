@@ -10,8 +10,10 @@ import factories as f
 import pytest
 import suitekit
 
-from benchlib import report, summary, whywords
-from benchlib.results import InFlight
+from benchlib import report
+from benchlib.analyze import summary
+from benchlib.explain import reasons
+from benchlib.model.results import InFlight
 
 SERIAL = {"compare_to": None, "workers": 0}
 XDIST = {"compare_to": "unit", "workers": 2}
@@ -34,7 +36,7 @@ def test_a_lane_that_lost_says_what_cost_more_than_its_workers_saved() -> None:
     s = unit_and_xdist(xdist_boot_s=1.5, per_test_s=0.1)
     x = s.strategy("xdist-unit")
     assert x.why is not None and x.time is not None
-    sentence = whywords.why_sentence(x.why)
+    sentence = reasons.why_sentence(x.why)
     # serial: 20 x 0.1 s; two workers: 10 x 0.1 s each, 1.5 s of boot, collected twice.
     # 2.82s against 3.31s: 1.5 s of boot against 1 s less of tests per worker.
     assert sentence.startswith(
@@ -58,7 +60,7 @@ def test_a_lane_that_gained_says_what_saved_more_than_its_costs() -> None:
     s = unit_and_xdist(xdist_boot_s=1.5, per_test_s=1.0)
     why = s.strategy("xdist-unit").why
     assert why is not None
-    sentence = whywords.why_sentence(why)
+    sentence = reasons.why_sentence(why)
     assert sentence.startswith(
         "`xdist-unit` gained 8.51s on `unit`: running the tests on 2 workers "
         "(\N{MINUS SIGN}10.00s) saved more than starting 2 workers that collected the "
@@ -68,7 +70,7 @@ def test_a_lane_that_gained_says_what_saved_more_than_its_costs() -> None:
     small = unit_and_xdist(xdist_boot_s=0.2, per_test_s=1.0)
     quiet = small.strategy("xdist-unit").why
     assert quiet is not None
-    assert ", mostly running the tests on 2 workers" in whywords.why_sentence(quiet)
+    assert ", mostly running the tests on 2 workers" in reasons.why_sentence(quiet)
 
 
 @pytest.mark.unit
@@ -76,7 +78,7 @@ def test_the_baseline_says_where_its_own_time_went() -> None:
     s = unit_and_xdist(xdist_boot_s=0.2, per_test_s=1.0)
     base = s.strategy("unit")
     assert base.why is None
-    sentence = whywords.strategy_why(base)
+    sentence = reasons.strategy_why(base)
     assert sentence is not None
     assert sentence.startswith("`unit` spent 0.80s of its 20.82s starting, collecting")
     assert "its bound serially is" in sentence
@@ -104,7 +106,7 @@ def test_a_hang_names_its_test_worker_and_time() -> None:
     )
     s = summary.analyze([f.result("serial-full"), gate])
     [hang] = s.strategy("gate").hangs
-    words = whywords.hang_words(hang)
+    words = reasons.hang_words(hang)
     assert (
         words
         == "`gate` timed out after 90s; in flight: `tests/test_x.py::test_y` on `gw1` for 87.0s"

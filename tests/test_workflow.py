@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from benchlib import scaffold
+from benchlib.cli import scaffold
 
 WORKFLOWS = Path(__file__).parents[1] / ".github" / "workflows"
 WORKFLOW = WORKFLOWS / "bench.yml"

@@ -13,7 +13,7 @@ from typing import Any
 
 import factories as f
 
-from benchlib.results import RunResult, Samples, TestRecord, Timeline, WorkerTimes
+from benchlib.model.results import RunResult, Samples, TestRecord, Timeline, WorkerTimes
 
 STARTUP_S = 0.4
 BOOT_S = 0.8  # an xdist worker's interpreter and plugins

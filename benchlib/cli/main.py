@@ -1,0 +1,396 @@
+"""The `benchlib` command: wires configuration, runs, summaries and comparisons together.
+
+The only place that prints for the user and turns errors into exit codes: 2 for bad input,
+130 for an interruption, otherwise the command's own code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from benchlib.cli.arguments import build_parser
+from benchlib.errors import BenchlibError, InputError, one_line
+from benchlib.plan import config
+from benchlib.plan.runplan import RunPlan
+
+UsageError = BenchlibError  # the summary and compare commands' errors
+
+if TYPE_CHECKING:
+    from benchlib.analyze import summary
+    from benchlib.analyze.scan import pick
+    from benchlib.measure import bench
+    from benchlib.plan import machine
+    from benchlib.plan.runplan import RunPlan
+
+
+def _results_dir(args: argparse.Namespace, cfg: config.Config) -> Path:
+    """Return the results folder: --results relative to here, else the config's (target's)."""
+    return Path(args.results).resolve() if args.results else cfg.results
+
+
+def _interpreter(args: argparse.Namespace, cfg: config.Config) -> machine.Interpreter:
+    from benchlib.plan import machine
+
+    python = args.python or cfg.python
+    if python and ("/" in python or "\\" in python) and not args.python:
+        python = str(cfg.target / python)  # in the config: relative to the target
+    return machine.probe(python or sys.executable, cfg.target)
+
+
+def _names(requested: Sequence[str], cfg: config.Config) -> list[str]:
+    for name in requested:
+        if name not in cfg.strategies:
+            raise InputError(
+                "strategy", name, "is not configured",
+                f"use one of: {', '.join(cfg.strategies)} (`benchlib list` shows them)",
+            )  # fmt: skip
+    return list(dict.fromkeys(requested)) or list(cfg.strategies)
+
+
+def check_results_dir(path: Path) -> None:
+    """Make the results folder, or raise InputError naming it."""
+    try:
+        (path / "logs").mkdir(parents=True, exist_ok=True)
+        probe = path / ".benchlib-write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(
+            "results", str(path), f"is not writable ({exc.strerror})", "give a folder you can write"
+        ) from None
+
+
+def _plans(args: argparse.Namespace, cfg: config.Config) -> list[RunPlan]:
+    from benchlib.measure import split
+    from benchlib.plan.machine import usable_cpus
+    from benchlib.plan.strategy import resolve_workers
+
+    interpreter = _interpreter(args, cfg)
+    results_dir = _results_dir(args, cfg)
+    check_results_dir(results_dir)
+    plans = []
+    for name in split.with_pairs(
+        _names(args.strategies, cfg), args.pair, cfg.strategies, args.shard
+    ):
+        s = cfg.strategies[name]
+        workers = (
+            args.workers if args.workers is not None else resolve_workers(s.workers, usable_cpus())
+        )
+        if workers > 0 and interpreter.xdist is None:
+            raise InputError(
+                "python", interpreter.path,
+                f"has no pytest-xdist, which strategy {name!r} needs for {workers} workers",
+                f"install it there ({interpreter.path} -m pip install pytest-xdist) "
+                "or pass --workers 0",
+            )  # fmt: skip
+        plans.append(
+            RunPlan(
+                strategy=s,
+                target=cfg.target,
+                interpreter=interpreter,
+                paths=cfg.paths,
+                shared_args=(*cfg.args, *(f"--ignore={p}" for p in cfg.ignore)),
+                workers=workers,
+                timeout_s=args.timeout or s.timeout_s or cfg.timeout_s,
+                results_dir=results_dir,
+                interval_s=args.interval or cfg.interval_s,
+                show_output=args.show_output,
+            )
+        )
+    return plans
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from benchlib.analyze import parts
+    from benchlib.cli.progress import Display  # it imports the summary: only `run` needs it
+    from benchlib.measure import bench, split
+    from benchlib.measure.running import become_subreaper
+
+    cfg = config.load(Path(args.target))
+    baseline = parts.baseline_durations  # a sharded strategy is split by its durations
+    durations = Path(args.durations) if args.durations else None
+    plans, notes = split.expand_all(_plans(args, cfg), args.shard, baseline, durations)
+    for warning in [*notes, *config.unregistered_markers(cfg, [p.strategy.name for p in plans])]:
+        _warn(warning)
+    become_subreaper()  # this process only runs benches: it may adopt the tree's orphans
+    schedule = bench.Schedule(args.repeat, args.warmup, args.budget, args.width)
+    if args.base:
+        return _run_against_base(args, plans, schedule)
+    done = bench.bench(plans, schedule, Display(sys.stderr))
+    if args.summary:
+        # The whole folder, not only this bench's runs: never replace a fuller report.
+        _summarize([plans[0].results_dir], plans[0].results_dir)
+    return 0 if done.all_completed else 1
+
+
+def _run_against_base(
+    args: argparse.Namespace, head: list[RunPlan], schedule: bench.Schedule
+) -> int:
+    """Bench the target and --base interleaved and paired: a pull request's gate."""
+    from benchlib import gatebench
+    from benchlib.analyze import parts
+    from benchlib.cli.progress import Display
+    from benchlib.measure import split
+
+    base_cfg = config.load(Path(args.base))
+    names = [n for n in dict.fromkeys(p.strategy.name for p in head) if n in base_cfg.strategies]
+    for name in {p.strategy.name for p in head} - set(names):
+        _warn(f"strategy {name!r} is not configured in --base {args.base}: benched on head only")
+    on_base = argparse.Namespace(
+        **{**vars(args), "strategies": names, "pair": [], "target": args.base,
+           "results": args.base_results, "python": args.base_python or args.python},
+    )  # fmt: skip
+    durations = Path(args.durations) if args.durations else None
+    base, notes = (
+        split.expand_all(_plans(on_base, base_cfg), args.shard, parts.baseline_durations, durations)
+        if names
+        else ([], [])
+    )
+    for note in notes:
+        _warn(f"base: {note}")
+    if not base:
+        raise InputError(
+            "base", args.base, "has none of the strategies to bench", "check out the base"
+        )
+    done = gatebench.bench_pair(head, base, schedule, Display(sys.stderr))
+    return 0 if all(d.all_completed for d in done) else 1
+
+
+def _warn(text: str) -> None:
+    print(f"benchlib: warning: {text}", file=sys.stderr)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from benchlib.plan.strategy import selection_text
+
+    cfg = config.load(Path(args.target))
+    if args.json:
+        rows = [
+            {**dataclasses.asdict(s), "session": f"bench-{s.name}"} for s in cfg.strategies.values()
+        ]
+        print(json.dumps(rows, indent=2))
+        return 0
+    table = [("strategy", "workers", "selects", "compared to", "timeout", "description")]
+    for s in cfg.strategies.values():
+        workers = (
+            "serial"
+            if s.workers == 0
+            else f"-n {s.workers}" + (f" --dist {s.dist}" if s.dist else "")
+        )
+        workers += f", {s.shards} shards" if s.shards > 1 else ""
+        workers = f"{len(s.steps)} steps" if s.steps else workers
+        timeout = f"{s.timeout_s or cfg.timeout_s:g}s"
+        paths = s.paths or cfg.paths
+        selects = selection_text(dataclasses.replace(s, paths=paths))
+        table.append(
+            (s.name, workers, selects, s.compare_to or "(baseline)", timeout, s.description)
+        )
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]) - 1)]
+    for row in table:
+        cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[-1]]).rstrip())
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    paths = [Path(p) for p in args.paths or [args.results or "results"]]
+    for path in paths:
+        if not path.exists():
+            raise UsageError(f"results path {str(path)!r} does not exist; run `benchlib run` first")
+    out = Path(args.out) if args.out else (paths[0] if paths[0].is_dir() else paths[0].parent)
+    _summarize(paths, out)
+    return 0
+
+
+def _summarize(paths: Sequence[Path], out: Path) -> None:
+    from benchlib import links
+    from benchlib.analyze import chartdata, resultset, summary
+    from benchlib.analyze.scan import pick, stored
+
+    rs = resultset.load(paths)
+    scans = pick.analyze(rs)
+    # The charts draw every scan: the ones analysed here, and pick.json files found beside.
+    found, bad = chartdata.find_scans(paths)
+    mine = (chartdata.scan_from_json(stored.to_json(s), str(out)) for s in scans)
+    drawn = {c.strategy: c for c in (*found, *mine)}
+    s = summary.build(resultset.ResultSet(rs.runs, (*rs.skipped, *bad)), tuple(drawn.values()))
+    if not s.runs:
+        # As compare says: an empty report would pass for a summary of nothing in CI.
+        for skipped in s.skipped:
+            _warn(f"skipped {skipped.path}: {skipped.reason}")
+        where = ", ".join(repr(str(p)) for p in paths)
+        raise UsageError(
+            f"no result files in {where}; give the files or folders `benchlib run` wrote"
+        )
+    links.gather(rs.runs, out)  # the logs and traces it links, beside it
+    _write(s, scans, out, scans[0] if len(scans) == 1 else None, sys.stdout, table=True)
+
+
+def _write(
+    s: summary.Summary, scans: Sequence[pick.ScanResult], out: Path,
+    scan_file: pick.ScanResult | None, stream: TextIO, *, table: bool,
+) -> None:  # fmt: skip
+    from benchlib import report
+
+    for skipped in s.skipped:
+        print(f"benchlib: warning: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+    written = report.write_outputs(s, out, scans=scans, scan_file=scan_file, note=_warn)
+    if table:  # a scan prints its own table: one line per variant, not the lane report's
+        print(report.render_table(s), file=stream)
+    print("wrote " + ", ".join(str(p) for p in written), file=stream)
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from benchlib.analyze import resultset, summary
+    from benchlib.analyze.scan import pick, stored
+    from benchlib.cli.progress import Display
+    from benchlib.measure import bench
+    from benchlib.plan import scanplan
+    from benchlib.plan.machine import usable_cpus
+    from benchlib.render import scaling
+
+    cfg = config.load(Path(args.target))
+    args.strategies, args.workers, args.pair, args.shard = [args.strategy], None, [], None
+    (base,) = _plans(args, cfg)
+    grid = scanplan.grid(args.workers_axis, args.dist, args.axis, base.interpreter, usable_cpus())
+    for note in grid.notes:
+        _warn(note)
+    found = scanplan.variants(base.strategy, grid, usable_cpus())
+    scanplan.check_xdist(found, base.interpreter)
+    schedule = bench.Schedule(args.repeat, args.warmup, args.budget, args.width)
+    t0 = time.monotonic()
+    done = bench.bench(scanplan.plans(base, found), schedule, Display(sys.stderr))
+    t1 = time.monotonic()
+    rs = resultset.load([base.results_dir])
+    scans = pick.analyze(rs, rule=args.rule, memory_budget=args.memory_budget)
+    split = pick.time_split(done.results, t1 - t0, time.monotonic() - t1)
+    scans = tuple(
+        dataclasses.replace(x, stopped=done.stopped, time=split) if x.strategy == args.strategy
+        else x for x in scans
+    )  # fmt: skip
+    mine = next(x for x in scans if x.strategy == args.strategy)
+    stream = sys.stderr if args.json else sys.stdout
+    _write(summary.build(rs), scans, base.results_dir, mine, stream, table=False)
+    print(scaling.render_table(mine), file=stream, end="")
+    for m in mine.mismatches:
+        tests = f"{m.count} test{'s' if m.count != 1 else ''}"
+        _warn(f"MISMATCH: {m.variant} ended {tests} differently from {m.against}")
+    if args.json:
+        print(stored.render(mine), end="")
+    return 0 if done.all_completed else 1
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from benchlib import report
+    from benchlib.analyze import compare, parts, resultset
+
+    try:
+        threshold = compare.parse_threshold(args.threshold)
+    except ValueError as exc:
+        raise UsageError(f"--threshold: {exc}") from None
+    sides = []
+    for folder in (args.base, args.current):
+        if not Path(folder).is_dir():
+            raise UsageError(f"{folder!r} is not a folder of result files")
+        loaded, _ = parts.merged(resultset.load([Path(folder)]))  # shards: logical runs
+        for bad in loaded.skipped:
+            print(f"benchlib: warning: skipped {bad.path}: {bad.reason}", file=sys.stderr)
+        if not loaded.runs:
+            raise UsageError(f"no result files in {folder!r}; give a folder `benchlib run` wrote")
+        sides.append(loaded.results)
+    # Budgets are the limits recorded in the current runs: no configuration is read.
+    try:
+        gate = compare.compare(sides[0], sides[1], threshold=threshold)
+    except compare.NothingInCommon as exc:
+        raise UsageError(str(exc)) from None
+    print(report.render_gate(gate))
+    step = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step:  # a CI job's summary page: the outcome first, in Markdown
+        from benchlib import gatereport
+
+        report.append_step_summary(Path(step), gatereport.render(gate, args.base, args.current))
+    return compare.exit_code(gate)
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from benchlib.model import results, trace
+
+    try:
+        result = results.load(Path(args.result))
+    except results.ResultError as exc:
+        raise UsageError(f"{exc}; give a result file `benchlib run` wrote") from None
+    out = Path(args.out) if args.out else trace.path_for(Path(args.result))
+    if not out.parent.is_dir():
+        raise UsageError(f"--out {str(out)!r}: its folder does not exist")
+    results.write_atomic(out, trace.dumps(result))
+    print(f"wrote {out} (open it in https://ui.perfetto.dev or chrome://tracing)")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from benchlib import exports
+
+    folder = Path(args.results)
+    if not folder.is_dir():
+        raise UsageError(f"{str(folder)!r} is not a folder of result files")
+    src, written = exports.write(folder, Path(args.out) if args.out else folder, args.shards)
+    print(f"from {src.strategy} run {src.run_id} ({len(src.tests)} tests):")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from benchlib.cli import scaffold
+
+    for line in scaffold.init(Path(args.target), ci=args.ci):
+        print(line)
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": cmd_run,
+    "scan": cmd_scan,
+    "list": cmd_list,
+    "summary": cmd_summary,
+    "compare": cmd_compare,
+    "trace": cmd_trace,
+    "export": cmd_export,
+    "init": cmd_init,
+}
+
+
+POSITIONAL = frozenset({"strategy"})  # inputs given without a flag
+
+
+def _message(exc: BenchlibError) -> str:
+    """Word an error for this command line: an input is named by its option."""
+    if isinstance(exc, InputError):
+        name = exc.what if exc.what in POSITIONAL else f"--{exc.what}"
+        return one_line(f"{name} {exc.value!r} {exc.problem}; {exc.fix}")
+    return exc.message
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # Inherited from `cmd &`, nohup or a supervisor, an ignored SIGINT would make Ctrl-C and
+    # `kill -INT` do nothing: benchlib promises they stop the run and keep its result.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except BenchlibError as exc:
+        print(f"benchlib: error: {_message(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as exc:
+        # bench.Interrupted is a KeyboardInterrupt raised after the run's result was saved.
+        print(f"\nbenchlib: {exc or 'interrupted'}", file=sys.stderr)
+        return 130

@@ -1,1 +1,0 @@
-"""report.html: one self-contained page of charts, drawn as SVG through Jinja2 templates."""
