@@ -9,35 +9,35 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchlib import links, stats
 from benchlib.analyze import advice
-from benchlib.analyze.advice import Advice
 from benchlib.analyze.judge import BudgetResult
+from benchlib.analyze.resultset import SkippedFile
 from benchlib.analyze.scan import stored
 from benchlib.analyze.scan.pick import ScanResult
 from benchlib.analyze.summary import StrategySummary, Summary
 from benchlib.errors import InputError
-from benchlib.explain import reasons
+from benchlib.explain import explanation, reasons
+from benchlib.explain.composite import check_words
+from benchlib.explain.model import Explanation, plain
 from benchlib.explain.wording import (
     budget_value,
+    count,
     delta_words,
     noise_words,
-    recommendation_words,
     seconds,
     selection_words,
-    tradeoff_words,
     verdict_words,
 )
 from benchlib.model import results
 from benchlib.render import markdown
-from benchlib.render.composite import check_words
 
 if TYPE_CHECKING:  # compare renders nothing itself, so report needs only its types
-    from benchlib.analyze.compare import Gate, GateRow
+    from benchlib.analyze.compare import Gate, GateRow, Lost
 
 SUMMARY_FORMAT = "benchlib-summary"
 # Bump when a field of summary.json changes meaning or goes away.
@@ -47,7 +47,9 @@ SUMMARY_FORMAT = "benchlib-summary"
 #    "why_text", "hangs" with "text"; instability "kind", "runs" and "fix_text", per strategy
 #    "seen" entries "parallel" and "differs"; profile "files". A strategy's "unstable" counts
 #    only the tests whose outcome differs under it.
-SUMMARY_VERSION = 3
+# 4 (additions only): "bottom_line"; "explanation" (verdicts naming their reference, whys,
+#    recommendations, scan picks, findings as blocks, chart labels); comparisons' "ratio_text".
+SUMMARY_VERSION = 4
 METHOD_NOTE = (
     f"speedup = base median / current median; interval: {stats.METHOD}; differences under "
     "the base's A/A noise floor are not significant"
@@ -56,9 +58,9 @@ METHOD_NOTE = (
 
 def write_outputs(
     summary: Summary,
+    e: Explanation,
     out_dir: Path,
     *,
-    scans: Sequence[ScanResult] = (),
     scan_file: ScanResult | None = None,
     note: Callable[[str], None] | None = None,
 ) -> list[Path]:
@@ -70,18 +72,17 @@ def write_outputs(
     """
     from benchlib.render.html import page as htmlreport  # the summary only, never a run
 
-    found = advice.advise(summary)
-    text = markdown.render(summary, found, scans)
+    text = markdown.render(summary, e)
     written = [out_dir / "summary.md", out_dir / "summary.json", out_dir / "report.html"]
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        results.write_atomic(written[0], text)
-        results.write_atomic(written[1], render_json(summary, found))
         if scan_file is not None:
-            # Before the page, which draws the scan from the file beside the results.
+            # First: a later failure must not leave a report that names a scan with no file.
             written.append(out_dir / stored.SCAN_FILE)
             results.write_atomic(written[-1], stored.render(scan_file))
-        results.write_atomic(written[2], htmlreport.render(summary, found))
+        results.write_atomic(written[0], text)
+        results.write_atomic(written[1], render_json(summary, e))
+        results.write_atomic(written[2], htmlreport.render(summary, e))
     except OSError as exc:
         raise InputError(
             "out", str(out_dir), f"cannot hold the summary ({exc.strerror or exc})",
@@ -112,28 +113,34 @@ def append_step_summary(step: Path, text: str) -> None:
         ) from None  # fmt: skip
 
 
-def render_markdown(summary: Summary, found: Advice | None = None) -> str:
-    """Return the Markdown report (advice computed when not given)."""
-    return markdown.render(summary, found or advice.advise(summary))
+def render_markdown(summary: Summary, e: Explanation | None = None) -> str:
+    """Return the Markdown report (explained here when not given)."""
+    return markdown.render(summary, e or explanation.build(summary))
 
 
-def render_json(summary: Summary, found: Advice | None = None) -> str:
-    """Return the summary's facts and advice as JSON, for tools."""
-    found = found or advice.advise(summary)
+def render_json(summary: Summary, e: Explanation | None = None) -> str:
+    """Return the summary's facts and their explanation as JSON, for tools."""
+    e = e or explanation.build(summary)
+    found = advice.advise(summary)  # the rules' data; their words are the explanation's
     data: dict[str, Any] = {
         "format": SUMMARY_FORMAT,
         "version": SUMMARY_VERSION,
+        "bottom_line": e.bottom_line,
         **dataclasses.asdict(summary),
     }
     for s, facts in zip(summary.strategies, data["strategies"], strict=True):
         for key in ("comparison", "vs_baseline"):
             j = getattr(s, key)
             if j is not None:
-                facts[key]["verdict_text"] = verdict_words(j)
+                v = e.verdict(s.name, j.before)
+                facts[key]["verdict_text"] = v.text if v else verdict_words(j)
+                facts[key]["ratio_text"] = v.ratio if v else ""
+        said = [t for t in e.tradeoffs if t.strategy == s.name]
         facts["tradeoffs"] = [
-            {**dataclasses.asdict(t), "text": tradeoff_words(t)} for t in found.tradeoffs[s.name]
+            {**dataclasses.asdict(t), "text": w.text}
+            for t, w in zip(found.tradeoffs[s.name], said, strict=True)
         ]
-        facts["why_text"] = reasons.strategy_why(s)
+        facts["why_text"] = e.why(s.name)
         for hang, item in zip(s.hangs, facts["hangs"], strict=True):
             item["text"] = reasons.hang_words(hang)
     for u, item in zip(summary.instability, data["instability"], strict=True):
@@ -143,9 +150,10 @@ def render_json(summary: Summary, found: Advice | None = None) -> str:
         del picture["lanes"], picture["resources"]
     _logical_json(summary, data)
     data["recommendations"] = [
-        {**dataclasses.asdict(r), "text": recommendation_words(r, summary.baseline)}
-        for r in found.recommendations
+        {**dataclasses.asdict(r), "strategy": w.strategy, "text": w.text}
+        for r, w in zip(found.recommendations, e.recommendations, strict=True)
     ]
+    data["explanation"] = dataclasses.asdict(e)
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -158,8 +166,10 @@ def _logical_json(summary: Summary, data: dict[str, Any]) -> None:
 # --- terminal ------------------------------------------------------------------------------
 
 
-def render_table(summary: Summary) -> str:
-    """Return a compact table for the terminal, one line per strategy, then the warnings."""
+def render_table(summary: Summary, e: Explanation | None = None) -> str:
+    """Return a compact table for the terminal, one line per strategy, the warnings, the hung
+    runs with the tests they hung in, then the recommendations and the bottom line."""
+    e = e or explanation.build(summary)
     header = ("strategy", "scope", "status", "wall", "vs", "delta", "verdict")
     rows = [header, *(_summary_row(s) for s in summary.strategies)]
     lines = _plain_table(rows)
@@ -177,9 +187,28 @@ def render_table(summary: Summary) -> str:
         for run in summary.logical
         if not run.check.ok
     ]
-    lines += [f"skipped {s.path}: {s.reason}" for s in summary.skipped]
+    if summary.skipped:  # each is named once, in the warnings (skipped_lines) and summary.md
+        lines.append(f"{len(summary.skipped)} file(s) skipped: they could not be read")
     lines += [f"missing strategy {name}" for name in summary.missing]
+    lines += [f"{f.title.lower()}: {plain(x)}" for f in e.findings for x in f.terminal]
+    lines += [f"why: {plain(w.text)}" for w in e.whys]
+    lines += ["", "recommendations:"]
+    lines += [f"  {i}. {plain(r.text)}" for i, r in enumerate(e.recommendations, start=1)]
+    lines += ["", plain(e.bottom_line)]
     return "\n".join(lines) + "\n"
+
+
+# A folder of thousands of stray files must not bury the report: the first are named, the rest
+# counted (the Markdown summary lists them all).
+SKIPPED_SHOWN = 10
+
+
+def skipped_lines(skipped: Sequence[SkippedFile]) -> list[str]:
+    """Name each skipped file once, the first SKIPPED_SHOWN of them, then count the rest."""
+    lines = [f"skipped {s.path}: {s.reason}" for s in skipped[:SKIPPED_SHOWN]]
+    if len(skipped) > SKIPPED_SHOWN:
+        lines.append(f"and {len(skipped) - SKIPPED_SHOWN} more files skipped")
+    return lines
 
 
 def _summary_row(s: StrategySummary) -> tuple[str, ...]:
@@ -205,8 +234,16 @@ def _budget_line(b: BudgetResult) -> str:
 def render_gate(g: Gate) -> str:
     """Render the gate's findings as a plain-text table with budgets, warnings, a result line."""
     header = ("strategy", "runs", "base", "current", "delta", "verdict")
-    lines = _plain_table([header, *(_gate_row(r, g.threshold) for r in g.rows)])
+    lost = {x.name: x for x in g.lost}
+    lines = _plain_table([header, *(_gate_row(r, g.threshold, lost) for r in g.rows)])
     lines.append(METHOD_NOTE)
+    if g.lost:
+        lines += ["", "lost on the current side:"]
+        lines += [
+            f"  - {x.name}{' (allowed missing)' if x.allowed else ''}: {reason}"
+            for x in g.lost
+            for reason in x.reasons
+        ]
     if g.budgets:
         head = ("budget", "strategy", "limit", "actual", "status")
         lines += ["", *_plain_table([head, *(_budget_row(b) for b in g.budgets)])]
@@ -218,9 +255,12 @@ def render_gate(g: Gate) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _gate_row(r: GateRow, threshold: float) -> tuple[str, ...]:
+def _gate_row(r: GateRow, threshold: float, lost: Mapping[str, Lost]) -> tuple[str, ...]:
     j = r.judgement
     runs = f"{r.base_runs}/{r.current_runs}"
+    if r.name in lost:
+        said = "missing (allowed)" if lost[r.name].allowed else "LOST: no run counts in current"
+        return (r.name, runs, "-", "-", "-", said)
     if j is None:
         return (r.name, runs, "-", "-", "-", f"only in {r.presence.removesuffix(' only')}")
     base = seconds(j.before_s) if j.before_s is not None else "-"
@@ -254,10 +294,16 @@ def _plain_table(rows: Sequence[tuple[str, ...]]) -> list[str]:
 
 def _result_line(g: Gate) -> str:
     problems = []
+    if g.failed_lost:
+        names = ", ".join(x.name for x in g.failed_lost)
+        problems.append(
+            f"{len(g.failed_lost)} strategy(ies) lost on the current side: {names} "
+            "(--allow-missing NAME if it may be missing)"
+        )
     if g.regressions:
         names = ", ".join(r.name for r in g.regressions)
-        problems.append(f"{len(g.regressions)} regression(s): {names}")
+        problems.append(f"{count(len(g.regressions), 'regression')}: {names}")
     if g.broken_budgets:
         broken = ", ".join(f"{b.strategy} {b.key}" for b in g.broken_budgets)
-        problems.append(f"{len(g.broken_budgets)} budget(s) broken: {broken}")
+        problems.append(f"{count(len(g.broken_budgets), 'budget')} broken: {broken}")
     return "result: " + ("; ".join(problems) if problems else "ok")

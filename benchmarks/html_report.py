@@ -66,7 +66,12 @@ def main() -> None:
     parser.add_argument("results", nargs="?", type=Path)
     parser.add_argument("--tests", type=int, default=5000)
     parser.add_argument("--loads", type=int, default=5)
+    parser.add_argument(
+        "--quick", action="store_true", help="a small setting that checks the script runs (CI)"
+    )
     args = parser.parse_args()
+    if args.quick:  # no browser: CI has none
+        args.tests, args.loads = 50, 0
     started = time.perf_counter()
     s = build(args.results, args.tests)
     built = time.perf_counter()

@@ -148,7 +148,12 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--tests", type=int, default=2000, help="tiny tests in the suite")
     parser.add_argument("--skip-sampler", action="store_true", help="only the wall ratio")
+    parser.add_argument(
+        "--quick", action="store_true", help="a small setting that checks the script runs (CI)"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.pairs, args.samples, args.tests = 1, 100, 20  # samples: in blocks of 100
     if not args.skip_sampler:
         sampler_cost(args.samples)
     wall_ratio(args.pairs, args.tests)

@@ -63,9 +63,14 @@ def two_runners(target: Path, folders: tuple[Path, Path], args: argparse.Namespa
             p.wait(timeout=10)
 
 
+def runs_of(folder: Path, name: str) -> list[results.RunResult]:
+    """Return a strategy's runs in a folder: its result files, not its runs' traces."""
+    found = [p for p in results.find_result_files([folder]) if p.name.startswith(f"{name}_")]
+    return [results.load(p) for p in found]
+
+
 def walls(folder: Path, name: str) -> list[float]:
-    runs = [results.load(p) for p in sorted(folder.glob(f"{name}_*.json"))]
-    return [r.wall_s for r in judge.in_order(runs)]
+    return [r.wall_s for r in judge.in_order(runs_of(folder, name))]
 
 
 def main() -> None:
@@ -73,7 +78,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=8)
     parser.add_argument("--work", type=int, default=4_000_000)
     parser.add_argument("--burners", type=int, default=3)
+    parser.add_argument(
+        "--quick", action="store_true", help="a small setting that checks the script runs (CI)"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.repeat, args.work, args.burners = 2, 20_000, 1
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(shutil.copytree(SUITE, Path(tmp) / "suite"))
         quiet, busy = Path(tmp) / "runner-a", Path(tmp) / "runner-b"
@@ -106,8 +116,7 @@ def report(quiet: Path, busy: Path) -> None:
 
 def unpaired(quiet: Path, busy: Path) -> None:
     """Judge the busy runner's lane against the quiet runner's baseline, as separate jobs."""
-    before = [results.load(p) for p in quiet.glob("serial-full_*.json")]
-    after = [results.load(p) for p in busy.glob("unit_*.json")]
+    before, after = runs_of(quiet, "serial-full"), runs_of(busy, "unit")
     same_host = judge.judge("serial-full", "unit", before, after)
     print(f"unpaired, across jobs, same host name: {verdict_words(same_host)}")
     renamed = dataclasses.replace(after[0].machine, hostname="runner-b")

@@ -150,7 +150,13 @@ def main() -> int:
     parser.add_argument("--suites", default="scan_cpu,scan_io,scan_tiny")
     parser.add_argument("--no-auto", action="store_true")
     parser.add_argument("--keep", metavar="DIR", help="keep the suites and results here")
+    parser.add_argument(
+        "--quick", action="store_true", help="a small setting that checks the script runs (CI)"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.repeat, args.suites, args.no_auto = 1, "scan_tiny", True
+        WORKERS["scan_tiny"] = "0,1"
     problems = []
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(args.keep or folder)
@@ -160,7 +166,8 @@ def main() -> int:
         if not args.no_auto:
             problems += check_auto(tmp)
     print("\n" + ("\n".join(problems) if problems else "all checks passed"))
-    return 1 if problems else 0
+    # One run a variant cannot hold a recommendation to 10%: quick checks the script runs.
+    return 1 if problems and not args.quick else 0
 
 
 if __name__ == "__main__":

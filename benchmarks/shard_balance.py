@@ -23,9 +23,10 @@ from pathlib import Path
 
 from benchlib.analyze import summary
 from benchlib.analyze.parts import LogicalRun
-from benchlib.render.composite import check_words
+from benchlib.explain.composite import check_words
 
 SUITE = Path(__file__).parents[1] / "tests" / "suites" / "shards"
+SCALE = 1.0  # multiplies every test's duration (the suite's SUITE_SCALE); --scale sets it
 PYPROJECT = """\
 [tool.benchlib]
 args = ["-q", "-p", "no:cacheprovider"]
@@ -37,6 +38,7 @@ compare_to = "serial-full"
 
 def benchlib(target: Path, out: Path, *args: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env["SUITE_SCALE"] = str(SCALE)
     argv = [sys.executable, "-m", "benchlib", "run", *args, "--target", str(target)]
     subprocess.run([*argv, "--results", str(out)], env=env, check=True, capture_output=True)
 
@@ -65,7 +67,15 @@ def show(title: str, runs: tuple[LogicalRun, ...]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--scale", type=float, default=1.0, help="of every test's duration")
+    parser.add_argument(
+        "--quick", action="store_true", help="a small setting that checks the script runs (CI)"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.scale = 1, 0.02
+    global SCALE
+    SCALE = args.scale
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(shutil.copytree(SUITE, Path(tmp) / "suite"))
         (target / "pyproject.toml").write_text(PYPROJECT)

@@ -40,15 +40,24 @@ def _bench_overhead(results: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--quick", action="store_true",
+        help="one round, without the bench session (it needs nox's venv, made once by hand)",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.quick:
+        args.rounds = 1
     samples: dict[str, list[float]] = {
         "nox -s bench-unit overhead": [],
         "nox -l": [],
         "benchlib --version": [],
     }
+    if args.quick:
+        del samples["nox -s bench-unit overhead"]
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.rounds):
-            samples["nox -s bench-unit overhead"].append(_bench_overhead(Path(tmp)))
+            if not args.quick:
+                samples["nox -s bench-unit overhead"].append(_bench_overhead(Path(tmp)))
             samples["nox -l"].append(_timed(["nox", "-l"]))
             samples["benchlib --version"].append(
                 _timed([sys.executable, "-m", "benchlib", "--version"])

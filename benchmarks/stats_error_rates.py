@@ -64,7 +64,11 @@ def _regressed(e: stats.RatioEstimate) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=1000)
-    seeds = parser.parse_args().seeds
+    parser.add_argument(
+        "--quick", action="store_true", help="a small setting that checks the script runs (CI)"
+    )
+    args = parser.parse_args()
+    seeds = 20 if args.quick else args.seeds
     print(f"method: {stats.METHOD}; {seeds} seeds per row; real change: {SLOWDOWN - 1:.0%} slower")
     print(ROW.format("noise", "CV", "runs", "detected", "gate", "false+", "gate"))
     for label, draw in (("lognormal", lognormal), ("outliers", with_outliers)):

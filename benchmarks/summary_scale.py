@@ -175,7 +175,12 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--dir", type=Path, help="keep the generated files here and reuse them")
     parser.add_argument("--plain", action="store_true", help="time load_all + analyze instead")
+    parser.add_argument(
+        "--quick", action="store_true", help="a small setting that checks the script runs (CI)"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.files = 4
     _check_format()
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.dir or Path(tmp)

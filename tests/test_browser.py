@@ -79,10 +79,31 @@ SCAN = {
             "peak_rss_bytes": 90 * 2**20,
         },
     ],
-    "fit": {"serial_s": 1.0, "note": "<script>window.__pwned=8</script>"},
+    "fit": {
+        "serial_s": 1.0,
+        "parallel_s": 2.0,
+        "per_worker_s": 0.02,
+        "note": "<script>window.__pwned=8</script>",
+    },
     "recommended": {"workers": 2, "dist": "<i>load</i>"},
-    "predicted": [{"workers": 4, "dist": "<i>load</i>", "wall_s": 1.6}],
+    "cpus": 2,
+    "predicted": [
+        # This machine as it was, then an idle machine of each size: one series each.
+        {"workers": 4, "dist": "<i>load</i>", "wall_s": 1.6, "cpus": 1.7},
+        {"workers": 8, "dist": "<i>load</i>", "wall_s": 1.9, "cpus": 1.7},
+        *(
+            {
+                "workers": n,
+                "dist": "<i>load</i>",
+                "wall_s": 1.0 + 2.0 / n + 0.02 * n,
+                "cpus": n,
+                "on_this_machine": False,
+            }
+            for n in (4, 8, 16, 32)
+        ),
+    ],
 }
+MACHINE_SIZES = 5  # this machine, and idle machines of 4, 8, 16 and 32 CPUs
 
 
 def unavailable(reason: str) -> None:
@@ -220,7 +241,7 @@ def test_charts_hold_what_the_result_files_hold(browser: Any, bench: Path) -> No
         assert count(browser, "path[data-kind=fail]", name, "failing") == failing
     assert len({r["strategy"]["workers"] for r in runs}) == 2  # serial and xdist lanes drawn
     assert count(browser, "[data-chart=scan-0] circle[data-kind=measured]") == len(SCAN["points"])
-    assert count(browser, "[data-chart=scan-0] circle[data-kind=predicted]") == 1
+    assert count(browser, "[data-chart=scan-0] circle[data-kind=predicted]") == 6
     assert count(browser, "[data-chart=scan-0] path[data-kind=predicted-line]") == 1
     assert count(browser, "tr[data-unstable]") == 1  # fails only under xdist
 
@@ -269,3 +290,69 @@ def test_mermaid_blocks_parse_and_say_the_tables_numbers(
         section = blocks[1].split(f"section {p['strategy']}\n")[1]
         assert section.startswith(f"    start-up {seconds(b['startup_s'])} :done, 00:00:00.000, ")
         assert f"    shutdown {seconds(b['shutdown_s'])} :done, " in section
+
+
+# Every text box of a chart against every other and against every point: none may overlap.
+OVERLAPS = """
+const chart = document.querySelector(arguments[0]);
+const box = e => e.getBoundingClientRect();
+const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+const texts = Array.from(chart.querySelectorAll("text")).map(e => [e.textContent, box(e)]);
+const dots = Array.from(chart.querySelectorAll("circle")).map(e => [e.dataset.kind, box(e)]);
+const found = [];
+texts.forEach(([t, a], i) => {
+  texts.slice(i + 1).forEach(([u, b]) => { if (hit(a, b)) found.push(t + " / " + u); });
+  dots.forEach(([k, b]) => { if (hit(a, b)) found.push(t + " / a " + k + " point"); });
+});
+return [texts.length, found];
+"""
+
+
+def test_the_new_sections_and_the_scaling_chart_read_at_a_glance(
+    browser: Any, bench: Path, tmp_path: Path
+) -> None:
+    open_report(browser, bench)
+    folder = artifacts(tmp_path)
+    data = json.loads((bench / "summary.json").read_text(encoding="utf-8"))
+    e = data["explanation"]
+    # The bottom line first, then each finding summary.md has, as a section of its own.
+    first = browser.execute_script(
+        "return document.querySelector('header h1').nextElementSibling.dataset.bottomLine"
+    )
+    assert first == ""  # the attribute is there, on the element right after the title
+    shown = browser.execute_script(
+        "return Array.from(document.querySelectorAll('[data-finding]')).map(e => e.id)"
+    )
+    assert shown == [f["key"] for f in e["findings"]]
+    assert {"where", "profile"} <= set(shown)
+    text = browser.execute_script("return document.body.innerText")
+    said = browser.execute_script(
+        "return Array.from(document.querySelectorAll('[data-finding], [data-why], "
+        "[data-recommendation], [data-bottom-line]')).map(e => e.innerText).join(' ')"
+    )
+    # Markdown's marks became elements: no code marks around a name, no escaped pipe or bold.
+    for name in (s["name"] for s in data["strategies"]):
+        assert f"`{name}`" not in said
+    assert "\\|" not in said and "**" not in said
+    assert "Why:" in text and count(browser, "[data-why]") == len(e["whys"])
+    for key in ("where", "profile"):
+        browser.execute_script(f"document.getElementById('{key}').scrollIntoView()")
+        browser.find_element("id", key).screenshot(str(folder / f"section-{key}.png"))
+    # The scaling chart: one series per machine size, in the legend; no label over anything.
+    chart = "[data-chart=scan-0]"
+    series = browser.execute_script(
+        f"return Array.from(new Set(Array.from(document.querySelectorAll('{chart} "
+        "circle[data-kind=predicted]')).map(e => e.dataset.series)))"
+    )
+    assert len(series) == MACHINE_SIZES
+    legend = browser.execute_script(
+        f"return document.querySelector('{chart}').closest('figure').innerText"
+    )
+    for label in series:
+        assert label in legend
+    assert count(browser, f"{chart} line[data-kind=cpus]") == 1
+    assert count(browser, f"{chart} path[data-kind=fit]") == 1
+    texts, overlaps = browser.execute_script(OVERLAPS, chart)
+    assert texts > 0 and overlaps == []
+    browser.execute_script(f"document.querySelector('{chart}').scrollIntoView()")
+    browser.find_element("css selector", chart).screenshot(str(folder / "scaling.png"))

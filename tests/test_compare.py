@@ -7,7 +7,8 @@ import factories
 import pytest
 
 from benchlib import report
-from benchlib.analyze.compare import NothingInCommon, compare, exit_code, parse_threshold
+from benchlib.analyze.compare import LOST_EXIT, NothingInCommon, compare, exit_code, parse_threshold
+from benchlib.analyze.resultset import SkippedFile
 from benchlib.model.results import Counts, RunResult, Target
 
 pytestmark = pytest.mark.unit
@@ -48,7 +49,7 @@ def test_significant_slowdown_over_threshold_is_a_regression() -> None:
     assert row.judgement.speedup == pytest.approx(1 / 1.2)
     text = render_comparison(c)
     assert "REGRESSION" in text
-    assert "1 regression(s): serial-full" in text
+    assert "1 regression: serial-full" in text
 
 
 def test_significant_slowdown_within_threshold_passes() -> None:
@@ -129,21 +130,50 @@ def test_nothing_in_common_is_not_a_pass() -> None:
 
 def test_other_projects_results_are_nothing_in_common() -> None:
     other = Target(path="/src/other", git_commit=None, git_dirty=None, project="git@x:other")
-    with pytest.raises(NothingInCommon):
+    with pytest.raises(NothingInCommon) as caught:
         compare(runs("gate"), runs("gate", target=other))
+    # Issue 21 item 7: it was "no strategy has completed runs on both sides (base: gate;
+    # current: gate)", which contradicts itself; now it names both identities and the fix.
+    said = str(caught.value)
+    assert "base and current are different projects" in said
+    assert "(base: /src/project; current: git@x:other)" in said
+    assert 'project = "NAME" in [tool.benchlib]' in said
 
 
-def test_one_sided_strategies_are_listed_not_failed() -> None:
-    c = compare(runs("old", 3.0) + runs("gate"), runs("new", 3.0) + runs("gate"))
+def test_one_sided_strategies_are_listed_and_a_lost_one_fails_unless_allowed() -> None:
+    base, current = runs("old", 3.0) + runs("gate"), runs("new", 3.0) + runs("gate")
+    c = compare(base, current)
     assert [(s.name, s.presence) for s in c.rows] == [
         ("gate", "both"),
         ("new", "current only"),
         ("old", "base only"),
     ]
-    assert exit_code(c) == 0
+    assert exit_code(c) == LOST_EXIT
     text = render_comparison(c)
-    assert "only in base" in text
+    assert "LOST" in text
+    assert "old: no result file of it on the current side" in text
+    assert "1 strategy(ies) lost on the current side: old" in text
+    allowed = compare(base, current, allow_missing={"old"})
+    assert exit_code(allowed) == 0
+    text = render_comparison(allowed)
+    assert "missing (allowed)" in text
     assert "only in current" in text
+    assert text.endswith("result: ok\n")
+
+
+def test_a_lost_strategy_is_named_with_its_unreadable_file_or_its_runs_left_out() -> None:
+    bad = SkippedFile("cur/gate_20261126T120000_000000Z_host_1.json", "not valid JSON (x)")
+    other = SkippedFile("cur/gate-fast_20261126T120000_000000Z_host_1.json", "not valid JSON")
+    timeout = factories.result("unit", status="timeout", wall_s=900.0)
+    c = compare(runs("gate") + runs("unit"), [*runs("serial-full"), timeout], skipped=[bad, other])
+    assert exit_code(c) == LOST_EXIT  # nothing in common, yet the gate fails on what it lost
+    lost = {x.name: x.reasons for x in c.lost}
+    assert lost["gate"] == (f"{bad.path}: {bad.reason}",)  # not gate-fast's file
+    assert lost["unit"] == (f"run {timeout.run_id} did not count (timeout)",)
+    text = render_comparison(c)
+    assert f"  - gate: {bad.path}: not valid JSON (x)" in text
+    with pytest.raises(NothingInCommon):
+        compare(runs("gate"), runs("serial-full"), allow_missing={"gate"})
 
 
 def test_warmup_runs_are_excluded() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from benchlib import pipeline
 from benchlib.model import records, results
 from benchlib.model.results import ResultError
 
@@ -116,18 +117,16 @@ def test_a_3_0_file_has_no_part_and_a_3_1_part_round_trips(tmp_path: Path) -> No
 
 
 def test_a_folder_of_old_and_new_files_summarizes(tmp_path: Path) -> None:
-    from benchlib.analyze import summary
 
     for name in ("result-v2.json", "result-v3.json"):
         shutil.copy(DATA / name, tmp_path / name)
-    s = summary.summarize([tmp_path])
+    s = pipeline.summarize([tmp_path])
     assert not s.skipped
     assert s.strategy("gate").runs == 2
 
 
 def test_a_failing_rows_column_of_the_wrong_type_skips_the_file(tmp_path: Path) -> None:
     """Found by the property tests: a message that is a list reached the HTML renderer."""
-    from benchlib.analyze import summary
 
     data = json.loads((DATA / "result-v3.json").read_text())
     row = next(r for r in data["tests"] if r[1] != "passed")
@@ -135,6 +134,6 @@ def test_a_failing_rows_column_of_the_wrong_type_skips_the_file(tmp_path: Path) 
     row[7] = ["not", "a", "string"]
     (tmp_path / "bad.json").write_text(json.dumps(data))
     shutil.copy(DATA / "result-v2.json", tmp_path / "good.json")
-    s = summary.summarize([tmp_path])
+    s = pipeline.summarize([tmp_path])
     assert [Path(f.path).name for f in s.skipped] == ["bad.json"]
     assert "message" in s.skipped[0].reason

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -16,9 +17,9 @@ import factories as f
 import pytest
 import timedruns
 
-from benchlib import report
-from benchlib.analyze import advice, chartdata, summary, timeline
-from benchlib.explain import wording
+from benchlib import pipeline, report
+from benchlib.analyze import chartdata, summary, timeline
+from benchlib.explain import explanation, wording
 from benchlib.model.results import RunResult, TestRecord
 from benchlib.render.html import page as htmlreport
 
@@ -58,7 +59,7 @@ def big_set() -> tuple[RunResult, ...]:
 
 def render(runs: tuple[RunResult, ...] | list[RunResult]) -> tuple[summary.Summary, str]:
     s = summary.analyze(list(runs))
-    return s, htmlreport.render(s, advice.advise(s))
+    return s, htmlreport.render(s, explanation.build(s))
 
 
 def representative(s: summary.Summary, runs: tuple[RunResult, ...], name: str) -> RunResult:
@@ -106,9 +107,18 @@ def test_parts_table_says_the_breakdown_and_bound() -> None:
     rep = representative(s, runs, "gate")
     parts, bound = timeline.breakdown(rep), timeline.bound(rep)
     assert parts is not None and bound is not None
-    cells = "".join(f"<td>{wording.seconds(v)}</td>" for _, v in parts.parts())
-    assert cells + f"<td>{wording.seconds(rep.wall_s)}</td>" in page
-    assert f"{wording.seconds(bound.bound_s)} ({bound.term})" in page
+    # In the page's Where the Time Went, as in summary.md's: one column per strategy.
+    where = page.split('data-finding="where"')[1].split("</table>")[0]
+    column = list(s.strategies).index(s.strategy("gate")) + 1
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in where.split("<tr>")[2:]]
+    said = [row[column] for row in rows if len(row) > column]
+    parts_said = [wording.seconds(v) for _, v in parts.parts()]
+    assert [x.split(" (")[0] for x in said[: len(parts_said)]] == parts_said
+    assert wording.seconds(rep.wall_s) in said[len(parts_said)]
+    assert said[len(parts_said) + 1 : len(parts_said) + 3] == [
+        wording.seconds(bound.bound_s),
+        bound.term,
+    ]
 
 
 def evil_runs() -> list[RunResult]:
@@ -218,11 +228,11 @@ SCAN = {
 def test_a_scan_beside_the_results_is_drawn_with_predictions_dashed(tmp_path: Path) -> None:
     f.write(f.result("serial-full"), tmp_path)
     (tmp_path / "scan.json").write_text(json.dumps(SCAN))
-    s = summary.summarize([tmp_path])
+    s = pipeline.summarize([tmp_path])
     assert s.skipped == ()
     (scan,) = s.charts.scans
     assert [p.workers for p in scan.points] == [0, 1, 2] and scan.recommended_workers == 2
-    found = Elements(htmlreport.render(s, advice.advise(s)))
+    found = Elements(htmlreport.render(s, explanation.build(s)))
     assert len(found.select("circle", data_kind="measured")) == 3
     assert len(found.select("circle", data_kind="predicted")) == 2
     (line,) = found.select("path", data_kind="predicted-line")
@@ -231,10 +241,42 @@ def test_a_scan_beside_the_results_is_drawn_with_predictions_dashed(tmp_path: Pa
     assert "model = <b>amdahl</b>" in "".join(found.text)
 
 
+def test_the_scaling_chart_draws_one_prediction_series_per_machine_size(tmp_path: Path) -> None:
+    here = [{"workers": w, "dist": "load", "wall_s": 2.0, "cpus": 1.6} for w in (4, 8)]
+    idle = [
+        {"workers": w, "dist": "load", "wall_s": 1.5 + 8.5 / w, "cpus": w, "on_this_machine": False}
+        for w in (4, 8, 16)
+    ]
+    fit = {"serial_s": 1.5, "parallel_s": 8.5, "per_worker_s": 0.01}
+    scan = {**SCAN, "cpus": 2, "fit": fit, "predicted": here + idle}
+    f.write(f.result("serial-full"), tmp_path)
+    (tmp_path / "scan.json").write_text(json.dumps(scan))
+    s = pipeline.summarize([tmp_path])
+    page = htmlreport.render(s, explanation.build(s))
+    found = Elements(page)
+    series = Counter(c["data-series"] for c in found.select("circle", data_kind="predicted"))
+    assert series == {
+        "predicted: this machine as it was (2 CPUs)": 2,
+        "predicted: an idle machine with 4 CPUs": 1,
+        "predicted: an idle machine with 8 CPUs": 1,
+        "predicted: an idle machine with 16 CPUs": 1,
+    }
+    # One line for the one series with several points: sizes are never joined to each other.
+    assert len(found.select("path", data_kind="predicted-line")) == 1
+    for label in series:
+        assert f"</span>{label}</li>" in page  # each series in the legend
+    assert len(found.select("line", data_kind="cpus")) == 1  # the machine's CPU count marked
+    assert len(found.select("path", data_kind="fit")) == 1  # the fitted curve
+    chart = page.split('data-chart="scan-0"')[1].split("</figure>")[0]
+    words = re.findall(r'<text[^>]*class="([^"]*)"[^>]*>([^<]*)</text>', chart)
+    # No label inside the plot: only the axes' ticks and captions are text.
+    assert words and {cls for cls, _ in words} <= {"tick", "axis-caption"}, words
+
+
 def test_an_unusable_scan_is_skipped_with_its_reason(tmp_path: Path) -> None:
     f.write(f.result("serial-full"), tmp_path)
     (tmp_path / "scan.json").write_text(json.dumps({**SCAN, "points": [{"workers": "two"}]}))
-    s = summary.summarize([tmp_path])
+    s = pipeline.summarize([tmp_path])
     (skipped,) = s.skipped
     assert skipped.path.endswith("scan.json") and "not a usable scan" in skipped.reason
     assert s.charts.scans == ()
@@ -246,16 +288,16 @@ def test_trace_files_are_linked_when_present(tmp_path: Path) -> None:
         f.write(r, tmp_path)
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / f"{with_trace.run_id}.trace.json").write_text("{}")
-    s = summary.summarize([tmp_path / f"{r.run_id}.json" for r in (with_trace, without)])
+    s = pipeline.summarize([tmp_path / f"{r.run_id}.json" for r in (with_trace, without)])
     assert s.charts.traces == ((with_trace.run_id, f"logs/{with_trace.run_id}.trace.json"),)
-    found = Elements(htmlreport.render(s, advice.advise(s)))
+    found = Elements(htmlreport.render(s, explanation.build(s)))
     (trace,) = found.select("a", data_link="trace")
     assert trace["href"] == f"logs/{with_trace.run_id}.trace.json"
 
 
 def test_write_outputs_writes_the_page_and_keeps_lanes_out_of_the_json(tmp_path: Path) -> None:
     s = summary.analyze(list(big_set()))
-    written = report.write_outputs(s, tmp_path)
+    written = report.write_outputs(s, explanation.build(s), tmp_path)
     assert tmp_path / "report.html" in written
     assert (tmp_path / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     data = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
@@ -278,3 +320,16 @@ def test_a_run_never_imports_the_template_engine() -> None:
         check=True,
     )
     assert "jinja2" not in help_.stderr and "benchlib.render.html" not in help_.stderr
+
+
+def test_markdown_links_and_emphasis_become_elements_never_marks() -> None:
+    md = (
+        "see [logs/a\\_b.log](logs/a_b.log), *All parts*, \\*star\\* and "
+        "[x](javascript:alert%281%29)"
+    )
+    assert htmlreport.inline(md) == (
+        ("text", "see "),
+        ("link", "logs/a_b.log\nlogs/a_b.log"),
+        ("text", ", All parts, *star* and "),
+        ("link", "x\njavascript%3Aalert%281%29"),  # a scheme is quoted, never followed
+    )

@@ -10,7 +10,7 @@ import pytest
 
 from benchlib import report
 from benchlib.analyze import pertest, summary
-from benchlib.model.results import RunResult, TestRecord
+from benchlib.model.results import InFlight, RunResult, TestRecord
 
 pytestmark = pytest.mark.unit
 
@@ -59,7 +59,7 @@ def test_failing_in_every_parallel_run_and_never_serially_is_parallel_only() -> 
     data = json.loads(report.render_json(s))
     assert data["instability"][0]["kind"] == "parallel-only"
     assert data["instability"][0]["fix_text"].startswith("isolate the state")
-    assert data["version"] == 3
+    assert data["version"] == report.SUMMARY_VERSION == 4
 
 
 def test_flipping_between_runs_of_one_strategy_is_flaky_and_quarantined() -> None:
@@ -143,3 +143,23 @@ def test_a_folder_holding_most_of_the_time_is_opened_into_its_subfolders() -> No
     ]
     assert sum(d.tests for d in folders) == 4
     assert pertest.folders((), 0.0) == ()
+
+
+def test_a_test_that_passed_and_once_never_finished_is_unstable() -> None:
+    """Issue 21 item 2: it passed in 5 runs and hung in the 6th (in flight at the timeout);
+    the report said "No test ended differently between strategies or between runs"."""
+    passed = [run("gate", "passed", strategy_kw=GATE, round=i) for i in range(5)]
+    hung = f.result(
+        "gate", status="timeout", round=5, strategy_kw=GATE,
+        tests=(TestRecord(OTHER, "passed", 0.5),),
+        in_flight=(InFlight(T, "gw1", 1.0, 45.0),),
+    )  # fmt: skip
+    s = summary.analyze([run("serial-full", "passed"), *passed, hung])
+    u = only(s)
+    assert (u.kind, u.runs, u.flaky) == ("flaky", 7, True)
+    [gate] = [x for x in u.seen if x.strategy == "gate"]
+    assert dict(gate.outcomes) == {"passed": 5, "did not finish": 1}
+    assert "still running after 45.0s" in (u.message or "")
+    md = report.render_markdown(s)
+    assert "No test ended differently" not in md
+    assert "1 did not finish" in md

@@ -13,7 +13,7 @@ import factories
 import pytest
 import suitekit
 
-from benchlib.analyze import summary
+from benchlib import pipeline
 from benchlib.model import results
 
 # Heavy: left out of the embedded default bench (see [tool.benchlib] in pyproject.toml).
@@ -49,7 +49,7 @@ def test_summary_merges_artifacts_from_separate_folders(tmp_path: Path) -> None:
     for name, wall in (("serial-full", 20.0), ("unit", 10.0)):
         kw = {"compare_to": "serial-full", "scope": "subset"} if name == "unit" else {}
         factories.write(factories.result(name, wall_s=wall, strategy_kw=kw), tmp_path / name)
-    s = summary.summarize([tmp_path])
+    s = pipeline.summarize([tmp_path])
     assert {st.name for st in s.strategies} == {"serial-full", "unit"}
 
 

@@ -15,8 +15,8 @@ import factories as f
 import pytest
 import suitekit
 
-from benchlib import stats
-from benchlib.analyze import judge, summary
+from benchlib import pipeline, stats
+from benchlib.analyze import judge
 from benchlib.explain.wording import verdict_words
 from benchlib.model.results import RunResult
 
@@ -117,7 +117,7 @@ def test_runs_without_a_bench_id_are_never_paired() -> None:
 def test_the_summary_judges_lanes_on_pairs(tmp_path: Path) -> None:
     for r in runner("runner-a", 1.0) + runner("runner-b", 1.6, hour=13):
         f.write(r, tmp_path)
-    unit = summary.summarize([tmp_path]).strategy("unit")
+    unit = pipeline.summarize([tmp_path]).strategy("unit")
     assert unit.comparison is not None and unit.comparison.paired == 12
 
 
@@ -166,7 +166,7 @@ def test_two_runners_one_busy_give_one_paired_verdict(tmp_path: Path) -> None:
         busy = suitekit.benchlib(*args, "--results", str(folders[1]), env=env)
     assert quiet.returncode == busy.returncode == 0, quiet.stderr + busy.stderr
     assert all(not suitekit.alive(p.pid) for p in burners)
-    s = summary.summarize(folders)
+    s = pipeline.summarize(folders)
     j = s.strategy("unit").comparison
     assert j is not None and j.paired == 4 and len(j.benches) == 2
     assert "paired" in (j.note or "") and "4 pairs in 2 jobs" in verdict_words(j)

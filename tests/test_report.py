@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import factories as f
 import pytest
 from test_summary import seed_results
 
-from benchlib import report
+from benchlib import pipeline, report
 from benchlib.analyze import judge, summary
-from benchlib.explain import wording
+from benchlib.explain import explanation, wording
 from benchlib.model.results import TestRecord
 
 pytestmark = pytest.mark.unit
@@ -52,7 +53,8 @@ def test_markdown_has_the_reports_sections_in_order(seed: summary.Summary) -> No
         "## Summary Recommendation",
         "## Experiment Evidence",
     ]
-    assert md.startswith("# Pytest Acceleration Benchmark\n\nDate: 2026-11-26\n")
+    assert md.startswith("# Pytest Acceleration Benchmark\n\n**Bottom line:** On this machine")
+    assert "\n\nDate: 2026-11-26\n" in md
     assert "shared pages counted once per process" in md
     for r in seed.runs:
         assert f"[{r.log_path}]({r.log_path})" in md
@@ -91,7 +93,21 @@ def test_skipped_missing_and_other_machines_are_said(tmp_path: Path) -> None:
     assert "these results come from 2 machines" in md
     table = report.render_table(s)
     assert "[machines differ]" in table
-    assert "skipped results/bad.json: not valid JSON" in table
+    assert "1 file(s) skipped: they could not be read" in table
+    assert "bad.json" not in table  # named once, in the warnings: skipped_lines
+
+
+def test_thousands_of_skipped_files_are_said_in_a_bounded_number_of_lines() -> None:
+    """Issue 21 item 14: 3,334 junk files printed 6,700 lines, each skip twice."""
+    bad = [summary.SkippedFile(f"r/junk{i}.json", "not valid JSON") for i in range(3334)]
+    lines = report.skipped_lines(bad)
+    assert len(lines) == report.SKIPPED_SHOWN + 1
+    assert lines[0] == "skipped r/junk0.json: not valid JSON"
+    assert lines[-1] == f"and {3334 - report.SKIPPED_SHOWN} more files skipped"
+    assert report.skipped_lines(bad[:2]) == [
+        "skipped r/junk0.json: not valid JSON",
+        "skipped r/junk1.json: not valid JSON",
+    ]
 
 
 def test_instability_row_names_test_phase_and_first_line() -> None:
@@ -119,7 +135,7 @@ def test_instability_row_names_test_phase_and_first_line() -> None:
 
 
 def test_empty_summary_still_renders(tmp_path: Path) -> None:
-    s = summary.summarize([tmp_path])
+    s = pipeline.summarize([tmp_path])
     md = report.render_markdown(s)
     assert "No result files were found." in md
     assert "no lane can be recommended" in md
@@ -144,7 +160,14 @@ def test_table_has_a_line_per_strategy(seed: summary.Summary) -> None:
     assert lines[0].split() == ["strategy", "scope", "status", "wall", "vs", "delta", "verdict"]
     unit = next(line for line in lines if line.startswith("unit "))
     assert "-101.71s (~46.96% faster)" in unit
-    assert len(lines) == 5
+    table = lines[: lines.index("")]
+    assert len(table) == 5
+    # Then the recommendations, and last the bottom line, as the other outputs say them.
+    e = explanation.build(seed)
+    assert lines[-1] == explanation.plain(e.bottom_line)
+    assert [explanation.plain(r.text) for r in e.recommendations] == [
+        line.split(". ", 1)[1] for line in lines if line.startswith("  ") and ". " in line
+    ]
 
 
 def test_write_outputs_writes_files_and_appends_to_step_summary(
@@ -153,7 +176,7 @@ def test_write_outputs_writes_files_and_appends_to_step_summary(
     step = tmp_path / "step.md"
     step.write_text("earlier step\n", encoding="utf-8")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step))
-    written = report.write_outputs(seed, tmp_path / "out")
+    written = report.write_outputs(seed, explanation.build(seed), tmp_path / "out")
     md, js = tmp_path / "out" / "summary.md", tmp_path / "out" / "summary.json"
     assert written == [md, js, tmp_path / "out" / "report.html", step]
     assert md.read_text(encoding="utf-8") == report.render_markdown(seed)
@@ -167,7 +190,7 @@ def test_write_outputs_without_step_summary(
     tmp_path: Path, seed: summary.Summary, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    written = [p.name for p in report.write_outputs(seed, tmp_path)]
+    written = [p.name for p in report.write_outputs(seed, explanation.build(seed), tmp_path)]
     assert written == ["summary.md", "summary.json", "report.html"]
 
 
@@ -206,6 +229,28 @@ def test_teardown_rows_that_would_read_0_00s_are_left_out() -> None:
         TestRecord("tests/a.py::u", "passed", 1.0, teardown_s=0.5),
     )
     md = report.render_markdown(summary.analyze([f.result("serial-full", tests=tests)]))
-    teardown = md.split("Slowest in teardown:")[1].split("Time by")[0]
+    teardown = md.split("### Slowest in teardown")[1].split("Time by")[0]
     assert "0.00s" not in teardown
     assert "| 0.50s | `tests/a.py::u` |" in teardown
+
+
+def test_sentences_say_counts_in_number_and_close_each_parenthesis_once() -> None:
+    """One of each: 1 worker, 1 new failure, 1 unstable test; one bench's pairs say no jobs."""
+    base = [
+        f.result("serial-full", wall_s=w, round=i, bench_id="b")
+        for i, w in enumerate([10.0, 10.2, 9.9, 10.1])
+    ]
+    one = {"workers": 1, "compare_to": "serial-full"}
+    lane = [
+        f.result("x1", wall_s=w, round=i, bench_id="b", strategy_kw=one)
+        for i, w in enumerate([6.0, 6.1, 5.9, 6.05])
+    ]
+    s = summary.analyze([*base, *lane])
+    md, table = report.render_markdown(s), report.render_table(s)
+    data = json.loads(report.render_json(s))
+    said = md + table + json.dumps(data["explanation"], ensure_ascii=False)
+    assert "xdist with 1 worker:" in md
+    assert "))" not in said
+    assert "in 1 job" not in said
+    assert not re.search(r"\b1 (tests|workers|runs|pairs|failures)\b", said)
+    assert "Why:\n\n##" not in md and "### Why\n\n##" not in md

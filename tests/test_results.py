@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import factories
 import jsonschema
 import pytest
 
+from benchlib.analyze import resultset
 from benchlib.model import results
 from benchlib.model.results import ResultError, TestRecord
 
@@ -125,3 +127,36 @@ def test_a_test_row_that_is_not_an_array_is_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps(data))
     with pytest.raises(ResultError, match="must be a JSON array"):
         results.load(path)
+
+
+OUT_OF_RANGE = [
+    (("wall_s",), -5, "wall_s is -5"),
+    (("outcome", "passed"), -7, "outcome.passed is -7"),
+    (("strategy", "workers"), -3, "strategy.workers is -3"),
+    (("started_at",), "garbage", "started_at is 'garbage'"),
+    (("cpu_user_s",), 1e308, "cpu_user_s is 1e+308"),
+    (("tests", 0, 2), -100, "a test's duration_s is -100"),
+    (("tests", 1, 2), -100, "a test's duration_s is -100"),  # a passed test's, on the fast path
+    (("peak_rss_bytes",), -1, "peak_rss_bytes is -1"),
+    (("not_run",), -2, "not_run is -2"),
+]
+
+
+@pytest.mark.parametrize(("where", "value", "said"), OUT_OF_RANGE)
+def test_numbers_out_of_range_are_refused_by_every_reader(
+    tmp_path: Path, where: tuple[str | int, ...], value: object, said: str
+) -> None:
+    """Issue 21 item 8: read as true, "-5.00s" and "-7 passed" were shown."""
+    tests = factories.tests_(("t.py::a", "failed", 1.0), ("t.py::b", "passed", 2.0))
+    path = factories.write(factories.result(tests=tests), tmp_path)
+    data = json.loads(path.read_text())
+    *head, last = where
+    parent = data
+    for key in head:
+        parent = parent[key]
+    parent[last] = value
+    path.write_text(json.dumps(data))
+    with pytest.raises(ResultError, match=re.escape(said)):
+        results.load(path)
+    [skipped] = resultset.load([tmp_path]).skipped  # the summary's reader
+    assert said in skipped.reason

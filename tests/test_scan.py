@@ -15,11 +15,11 @@ import factories as f
 import pytest
 import suitekit
 
-from benchlib.analyze import resultset
-from benchlib.analyze.advice import Advice
+from benchlib.analyze import chartdata, resultset
 from benchlib.analyze.scan import pick, stored
 from benchlib.analyze.summary import analyze
 from benchlib.errors import InputError
+from benchlib.explain import explanation
 from benchlib.model import results
 from benchlib.model.results import Counts, TestRecord
 from benchlib.plan import scanplan
@@ -259,7 +259,8 @@ def test_suite_text_in_variant_names_is_escaped_in_markdown() -> None:
     evil = "gate@n2-load+X=<b>|y"
     base = runs("gate@n2-load", [5.0, 5.1])
     s = study(base, runs(evil, [4.0, 4.1], strategy_kw={"env": {"X": "<b>|y"}}))
-    md = markdown.render(analyze(base), Advice((), {}), [s])
+    facts = analyze(base)
+    md = markdown.render(facts, explanation.build(facts, [s]))
     row = next(line for line in md.splitlines() if line.startswith("| `gate@n2-load+X"))
     assert "| `X=<b>\\|y` |" in row  # in a code span (never HTML), its | escaped for the table
     assert row.replace("\\|", "").count("|") == 11  # ten columns, as the header has
@@ -362,3 +363,76 @@ def test_nox_scan_session_is_listed_and_not_default() -> None:
     )  # fmt: skip
     assert listed.returncode == 0, listed.stderr
     assert any(line.startswith("- scan ") for line in listed.stdout.splitlines())
+
+
+@unit
+def test_the_lane_advice_names_the_scans_pick_for_the_scanned_strategy() -> None:
+    """Two runs a side settle no lane verdict ("keep gate@n0"), while the scan picks -n 2:
+    every output names the scan's pick, so none says "keep" beside a scan saying -n 2."""
+    found = [*runs("gate@n0", [10.0, 10.1]), *runs("gate@n2-load", [5.0, 5.1])]
+    s = study(found, rule="fastest")
+    assert s.recommended is not None and s.recommended.point.variant == "gate@n2-load"
+    facts = analyze(found)
+    e = explanation.build(facts, [s])
+    roles = {r.kind: r.strategy for r in e.recommendations if r.kind in ("local", "gate")}
+    assert roles == {"local": "gate@n2-load", "gate": "gate@n2-load"}
+    assert all("keep `gate@n0`" not in r.text for r in e.recommendations)
+    assert e.bottom_line == (
+        "On this machine, use `gate@n2-load` for local iteration and as the quality gate."
+    )
+    (pick,) = e.scan_picks
+    assert all(pick.text in r.text for r in e.recommendations if r.kind in roles)
+
+
+def _bench(first: str, second: str, bench: str, hour: int) -> list[Any]:
+    """One bench's round, linked as scanplan links them: the configured variant (first, as a
+    scan runs it) compares to the serial one, the other to it, the serial one to nothing."""
+    walls = {"gate@n0": [10.0], "gate@n2-load": [5.0]}
+    links = {first: None if first == "gate@n0" else "gate@n0"}
+    links[second] = None if second == "gate@n0" else first
+    return [
+        r
+        for minute, name in enumerate((first, second))
+        for r in runs(
+            name, walls[name], bench_id=bench, started_at=f"2026-11-26T{hour:02d}:0{minute}:00Z",
+            strategy_kw={"compare_to": links[name]},
+        )
+    ]  # fmt: skip
+
+
+@unit
+@pytest.mark.parametrize("configured", ["gate@n2-load", "gate@n0"])
+def test_the_configured_variant_is_the_one_a_scan_ran_first(configured: str) -> None:
+    """Issue 21 item 9: with a serial and one parallel variant, compare_to cannot tell which
+    is the strategy as configured; the scan runs it first in its bench."""
+    other = "gate@n0" if configured == "gate@n2-load" else "gate@n2-load"
+    assert study(_bench(configured, other, "b1", 12)).configured == configured
+    # An older scan of another configuration in the same folder: the newest bench decides.
+    assert (
+        study(_bench(other, configured, "b0", 11), _bench(configured, other, "b1", 12)).configured
+        == configured
+    )
+
+
+@unit
+def test_a_variant_with_no_finished_run_is_charted_without_a_point() -> None:
+    """Issue 21 item 5: every variant timed out; the summary's charts read the scan."""
+    timed_out = [
+        *runs("gate@n0", [0.3], status="timeout"),
+        *runs("gate@n2-load", [0.3], status="timeout"),
+    ]
+    s = study(timed_out)
+    assert all(p.wall_s_median is None for p in s.points)
+    chart = chartdata.scan_from_json(stored.to_json(s), "scan.json")
+    assert chart.points == ()
+
+
+@unit
+def test_the_configured_variant_left_out_of_the_worker_axis_is_said() -> None:
+    gate = BUILTIN["gate"]  # -n auto
+    grid = scanplan.Grid(workers=(0,))
+    note = scanplan.configured_note(scanplan.variants(gate, grid, 2), grid)
+    assert note is not None
+    assert "runs with 2 workers (gate@n2-load), which --workers 0 left out" in note
+    grid = scanplan.Grid(workers=(0, 2))
+    assert scanplan.configured_note(scanplan.variants(gate, grid, 2), grid) is None

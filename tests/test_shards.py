@@ -17,7 +17,7 @@ import factories as f
 import pytest
 import suitekit
 
-from benchlib import report
+from benchlib import pipeline, report
 from benchlib.analyze import parts, resultset, summary
 from benchlib.errors import InputError
 from benchlib.model import results
@@ -180,7 +180,7 @@ def test_the_report_shows_parts_balance_and_the_check(tmp_path: Path) -> None:
     bad = dataclasses.replace(runs[1], tests=runs[1].tests[1:])
     for r in [f.result("serial-full", wall_s=9.0), runs[0], bad, runs[2]]:
         f.write(r, tmp_path)
-    s = summary.summarize([tmp_path])
+    s = pipeline.summarize([tmp_path])
     md = report.render_markdown(s)
     assert "### `sharded` (3 shards, in parallel)" in md
     assert "**FAILED:** 1 of 12 selected tests never ran; shard 2 ran fewer than it was given" in md
@@ -252,7 +252,7 @@ def test_three_shards_from_a_baseline_cover_the_selection_once(project: Path) ->
     assert sorted(ran) == sorted(t.nodeid for t in baseline.tests)  # nothing lost, none twice
     predicted = [r.part.predicted_s for r in shards if r.part]
     assert (parts.imbalance([p or 0 for p in predicted]) or 0) <= 0.10
-    (logical,) = summary.summarize([out]).logical
+    (logical,) = pipeline.summarize([out]).logical
     assert logical.check.ok and logical.check.selection_size == 60
 
 
@@ -290,7 +290,7 @@ def test_a_test_lost_from_a_shard_file_fails_the_summary_check(
 ) -> None:
     run(project, "sharded")  # the three shards in turn, on one machine
     out = project / "results"
-    s = summary.summarize([out])
+    s = pipeline.summarize([out])
     (logical,) = s.logical
     assert logical.check.ok and logical.kind == "shard" and logical.of == 3
     # Drop one test from shard 2's file, as a shard that lost it would have recorded.
@@ -302,7 +302,7 @@ def test_a_test_lost_from_a_shard_file_fails_the_summary_check(
     data = json.loads(second.read_text())
     data["tests"] = data["tests"][1:]
     second.write_text(json.dumps(data))
-    (logical,) = summary.summarize([out]).logical
+    (logical,) = pipeline.summarize([out]).logical
     assert (logical.check.ok, logical.check.lost, logical.check.short_parts) == (False, 1, (2,))
     shutil.rmtree(out)
 

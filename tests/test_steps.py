@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import suitekit
 
-from benchlib.analyze import summary
+from benchlib import pipeline
 from benchlib.errors import ConfigError
 from benchlib.model import results
 from benchlib.plan import config
@@ -101,7 +101,7 @@ def test_a_parallel_lane_then_a_serial_lane_is_one_logical_run(project: Path) ->
     assert all(r.status == "passed" for r in steps)  # the serial tests ran serially
     ran = [t.nodeid for r in steps for t in r.tests]
     assert len(ran) == len(set(ran)) == 60  # nothing run twice
-    s = summary.summarize([out])
+    s = pipeline.summarize([out])
     (logical,) = s.logical
     assert logical.kind == "step" and logical.check.ok
     assert logical.wall_s == pytest.approx(sum(r.wall_s for r in steps))
@@ -111,6 +111,15 @@ def test_a_parallel_lane_then_a_serial_lane_is_one_logical_run(project: Path) ->
     assert facts.outcome.passed == baseline.outcome.passed == 60  # the union
     assert facts.outcome.deselected == 0  # each step's deselection is the other's selection
     assert facts.runs == 1 and facts.comparison is not None
+    # Its worker timelines place each step where it ran: the serial step after the parallel.
+    (picture,) = [p for p in s.charts.pictures if p.strategy == "gate-two-step"]
+    lanes = {lane.worker: lane.segments for lane in picture.lanes}
+    parallel_end = max(
+        g.start_s + g.duration_s for w, gs in lanes.items() if w != "main" for g in gs
+    )
+    assert min(g.start_s for g in lanes["main"]) >= parallel_end - 0.01
+    # Its command is both steps: a maintainer copying it keeps the serial step's tests.
+    assert len(facts.steps) == 2 and facts.command == " && ".join(facts.steps)
 
 
 @pytest.mark.integration
@@ -120,7 +129,7 @@ def test_steps_that_miss_tests_fail_the_check(project: Path) -> None:
     text = TWO_STEP.replace('{ markers = "not serial", workers = 2 }', missing)
     (project / "pyproject.toml").write_text(text)
     bench(project, "gate-two-step")
-    (logical,) = summary.summarize([project / "results"]).logical
+    (logical,) = pipeline.summarize([project / "results"]).logical
     assert not logical.check.ok and logical.check.lost == 3  # the three long tests
 
 
@@ -145,7 +154,7 @@ def test_a_command_step_runs_an_argv_and_its_pytest_is_observed(project: Path) -
     (second,) = [r for r in found if r.part and r.part.index == 2]
     assert second.argv == tuple(command) and second.status == "passed"
     assert len(second.tests) == 7  # seen through PYTEST_PLUGINS, since no -p can be added
-    (logical,) = summary.summarize([project / "results"]).logical
+    (logical,) = pipeline.summarize([project / "results"]).logical
     assert logical.check.ok
 
 
@@ -163,5 +172,5 @@ def test_a_command_that_is_not_pytest_passes_on_exit_code_zero(project: Path) ->
     (second,) = [r for r in found if r.part and r.part.index == 2]
     assert (second.status, second.tests) == ("passed", ())
     assert "a command step" in (second.message or "")
-    (logical,) = summary.summarize([project / "results"]).logical
+    (logical,) = pipeline.summarize([project / "results"]).logical
     assert logical.check.lost == 7  # the serial tests: no step ran them

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from benchlib.plan.machine import usable_cpus
-from benchlib.plan.strategy import Strategy, pytest_args, resolve_workers
+from benchlib.plan.strategy import Strategy, both, pytest_args, resolve_workers
 
 unit = pytest.mark.unit
 needs_affinity = pytest.mark.skipif(
@@ -83,3 +83,22 @@ def test_auto_follows_affinity_not_the_cpu_count() -> None:
     )
     workers, cpu_count = map(int, out.stdout.split())
     assert workers == 1 < cpu_count
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("first", "second", "combined"),
+    [
+        ("not network", "not network", "not network"),  # issue 21 item 14: it was doubled
+        ("not network", " (not  network) ", "not network"),
+        ("(not network) and (unit)", "unit", "(not network) and (unit)"),
+        ("unit", "(not network) and (unit)", "(not network) and (unit)"),
+        ("not network", "unit", "(not network) and (unit)"),
+        ("x or a", "a", "(x or a) and (a)"),  # a is not required by x or a
+        ("a or b and c", "c", "(a or b and c) and (c)"),  # and binds tighter than or
+    ],
+)
+def test_an_expression_already_required_is_not_added_twice(
+    first: str, second: str, combined: str
+) -> None:
+    assert both(first, second) == combined

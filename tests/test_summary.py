@@ -8,6 +8,7 @@ from pathlib import Path
 import factories as f
 import pytest
 
+from benchlib import pipeline
 from benchlib.analyze import advice, judge, summary
 from benchlib.model import results
 from benchlib.model.results import Counts, TestRecord
@@ -45,7 +46,7 @@ def seed_results() -> list[results.RunResult]:
 def test_seed_figures_give_the_reports_deltas(tmp_path: Path) -> None:
     for r in seed_results():
         f.write(r, tmp_path)
-    s = summary.summarize([tmp_path])
+    s = pipeline.summarize([tmp_path])
     unit, xdist = s.strategy("unit").comparison, s.strategy("xdist-unit").comparison
     assert unit is not None
     assert xdist is not None
@@ -81,7 +82,7 @@ def test_corrupt_and_unknown_version_files_are_skipped_by_name(tmp_path: Path) -
     (tmp_path / "broken.json").write_text("{not json", encoding="utf-8")
     future = results.to_dict(f.result("gate")) | {"schema_version": 99}
     (tmp_path / "future.json").write_text(json.dumps(future), encoding="utf-8")
-    s = summary.summarize([tmp_path])
+    s = pipeline.summarize([tmp_path])
     assert [st.name for st in s.strategies] == ["serial-full"]
     reasons = {Path(x.path).name: x.reason for x in s.skipped}
     assert set(reasons) == {"broken.json", "future.json"}
@@ -90,7 +91,7 @@ def test_corrupt_and_unknown_version_files_are_skipped_by_name(tmp_path: Path) -
 
 
 def test_empty_folder_gives_an_empty_summary(tmp_path: Path) -> None:
-    s = summary.summarize([tmp_path])
+    s = pipeline.summarize([tmp_path])
     assert (s.strategies, s.runs, s.baseline, s.date) == ((), (), None, "")
     assert advice.advise(s).recommendations[0].rule == "baseline"
 
@@ -333,7 +334,7 @@ def test_summarize_reads_files_like_analyze(tmp_path: Path) -> None:
     ]
     for r in rs:
         f.write(r, tmp_path / "nested")
-    from_files = summary.summarize([tmp_path])
+    from_files = pipeline.summarize([tmp_path])
     in_memory = summary.analyze(rs)
     assert from_files.strategies == in_memory.strategies
     assert from_files.profile == in_memory.profile
@@ -349,8 +350,32 @@ def test_files_with_wrong_types_are_skipped_with_the_reason(
     f.write(f.result("serial-full"), tmp_path)
     bad = results.to_dict(f.result("gate")) | {key: value}
     (tmp_path / "bad.json").write_text(json.dumps(bad), encoding="utf-8")
-    s = summary.summarize([tmp_path])
+    s = pipeline.summarize([tmp_path])
     assert [st.name for st in s.strategies] == ["serial-full"]
     (skipped,) = s.skipped
     assert Path(skipped.path).name == "bad.json"
     assert reason in skipped.reason
+
+
+def test_a_strategy_whose_every_test_was_skipped_is_no_timing() -> None:
+    """Issue 21 item 14: it was judged "faster" and recommended with no word that no test
+    body ran; its runs timed start-up and collection only."""
+    skipped = Counts(skipped=12)
+    s = summary.analyze(
+        [
+            *(f.result("serial-full", wall_s=w, round=i) for i, w in enumerate((10, 10.1, 9.9))),
+            *(
+                f.result("gate", wall_s=w, round=i, outcome=skipped,
+                         strategy_kw={"compare_to": "serial-full", "workers": 2})
+                for i, w in enumerate((1.0, 1.1, 0.9))
+            ),
+        ]
+    )  # fmt: skip
+    gate = s.strategy("gate")
+    assert gate.status == "all skipped (3 runs)"
+    assert gate.wall is None
+    assert gate.comparison is not None
+    assert gate.comparison.word == "not compared"
+    assert gate.comparison.note == "`gate` ran no test body: every test was skipped"
+    said = advice.advise(s)
+    assert all(r.strategy != "gate" for r in said.recommendations)

@@ -19,7 +19,8 @@ import factories as f
 import pytest
 import suitekit
 
-from benchlib.analyze import resultset, summary
+from benchlib import pipeline
+from benchlib.analyze import resultset
 from benchlib.measure._observer import benchlib_protocol as protocol
 from benchlib.model import trace
 from benchlib.model.results import InFlight, RunResult, Samples, TestRecord
@@ -216,7 +217,7 @@ def test_summary_does_not_take_a_trace_for_a_result(tmp_path: Path) -> None:
     for paths in ([tmp_path], [path, out]):
         loaded = resultset.load(paths, workers=1)
         assert (len(loaded.runs), loaded.skipped) == (1, ())
-    assert summary.summarize([tmp_path]).skipped == ()
+    assert pipeline.summarize([tmp_path]).skipped == ()
 
 
 @pytest.mark.unit

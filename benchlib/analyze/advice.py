@@ -22,10 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from benchlib.analyze.judge import Judgement, judge_walls
+from benchlib.analyze.judge import Judgement
 from benchlib.analyze.pertest import CoverageGap
 from benchlib.analyze.summary import StrategySummary, Summary
-from benchlib.model.results import COMPLETED
 
 Rule = Literal[
     "baseline",  # no baseline ran: nothing can be recommended
@@ -195,18 +194,10 @@ def _hangs(summary: Summary, lanes: Sequence[StrategySummary]) -> tuple[Hang, ..
     return tuple(found)
 
 
-def _walls(summary: Summary, name: str) -> tuple[list[float], set[str]]:
-    runs = [r for r in summary.runs if r.strategy == name and not r.warmup]
-    counted = [r for r in runs if r.status in COMPLETED and r.wall_s > 0]
-    return [r.wall_s for r in counted], {r.machine for r in counted}
-
-
 def _between(summary: Summary, before: str, after: str) -> Judgement | None:
-    """Judge two lanes' runs against each other; None when they ran on different machines."""
-    (base, here), (current, there) = _walls(summary, before), _walls(summary, after)
-    if not base or not current or len(here | there) > 1:
-        return None
-    return judge_walls(before, after, base, current)
+    """Return the verdict of after against before, as the summary judged it (one judging path)."""
+    lane = summary.strategy(after)
+    return next((j for j in lane.versus_full if j.before == before), None)
 
 
 def _parallel_failures(summary: Summary, s: StrategySummary) -> Recommendation | None:

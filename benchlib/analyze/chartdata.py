@@ -96,6 +96,8 @@ class Prediction:
     workers: int
     dist: str | None
     wall_s: float
+    cpus: float | None = None  # the machine predicted for (None: not said, an older file)
+    on_this_machine: bool = True  # False: an idle machine with `cpus` CPUs
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,8 @@ class Scan:
     recommended_workers: int | None
     recommended_dist: str | None
     fit: tuple[tuple[str, str], ...]  # the fit's scalar entries, as written
+    cpus: int | None = None  # the machine's usable CPUs, where the scan ran
+    curve: tuple[float, float, float] | None = None  # serial_s, parallel_s, per_worker_s
 
 
 @dataclass(frozen=True)
@@ -271,20 +275,35 @@ def scan_from_json(data: Any, path: str) -> Scan:
     return Scan(
         path=path,
         strategy=_str(data["strategy"], "strategy"),
-        points=tuple(_point(p) for p in _list(data["points"], "points")),
+        points=tuple(p for p in map(_point, _list(data["points"], "points")) if p is not None),
         predicted=tuple(_prediction(p) for p in _list(data.get("predicted", []), "predicted")),
         recommended_workers=_opt_int(_dict(recommended, "recommended").get("workers")),
         recommended_dist=_opt_str(recommended.get("dist")),
         fit=_scalars(data.get("fit") or {}),
+        cpus=_opt_int(data.get("cpus")),
+        curve=_curve(data.get("fit") or {}),
     )
 
 
-def _point(p: Any) -> ScanPoint:
+def _curve(fit: Any) -> tuple[float, float, float] | None:
+    """Return the fitted curve's three parameters, when the file has all three."""
+    fit = _dict(fit, "fit")
+    keys = ("serial_s", "parallel_s", "per_worker_s")
+    if not all(isinstance(fit.get(k), int | float) for k in keys):
+        return None
+    return (float(fit["serial_s"]), float(fit["parallel_s"]), float(fit["per_worker_s"]))
+
+
+def _point(p: Any) -> ScanPoint | None:
+    """Read a point; None for a variant with no run that counts (nothing to draw)."""
     p = _dict(p, "a point")
+    workers, runs = _int(p["workers"], "workers"), _int(p.get("runs", 0), "runs")
+    if p["wall_s_median"] is None:
+        return None  # all its runs timed out or were interrupted
     return ScanPoint(
-        workers=_int(p["workers"], "workers"),
+        workers=workers,
         dist=_opt_str(p.get("dist")),
-        runs=_int(p.get("runs", 0), "runs"),
+        runs=runs,
         wall_s_median=_number(p["wall_s_median"], "wall_s_median"),
         ci_low=_opt_number(p.get("ci_low")),
         ci_high=_opt_number(p.get("ci_high")),
@@ -295,7 +314,11 @@ def _point(p: Any) -> ScanPoint:
 def _prediction(p: Any) -> Prediction:
     p = _dict(p, "a prediction")
     return Prediction(
-        _int(p["workers"], "workers"), _opt_str(p.get("dist")), _number(p["wall_s"], "wall_s")
+        _int(p["workers"], "workers"),
+        _opt_str(p.get("dist")),
+        _number(p["wall_s"], "wall_s"),
+        _opt_number(p.get("cpus")),
+        p.get("on_this_machine") is not False,
     )
 
 

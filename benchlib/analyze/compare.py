@@ -7,15 +7,22 @@ decides what fails a merge. Rendering is report.render_gate's.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from benchlib.analyze import judge
 from benchlib.analyze.judge import BudgetResult, Judgement, NoiseWarning
+from benchlib.analyze.resultset import SkippedFile
+from benchlib.measure.recording import file_prefix
 from benchlib.model.results import RunResult
 
 DEFAULT_THRESHOLD = 0.10
+# The gate's own exit code for a strategy lost on the current side: a lost or corrupt artifact
+# must fail a merge, and be told apart from a regression (1) and from bad input (2).
+LOST_EXIT = 3
+NO_FILE = "no result file of it on the current side"
 
 Presence = Literal["both", "base only", "current only"]
 Side = Literal["base", "current"]
@@ -28,12 +35,22 @@ class NothingInCommon(Exception):
     through, so the gate refuses instead (the CLI exits 2).
     """
 
-    def __init__(self, base: Sequence[str], current: Sequence[str]) -> None:
-        super().__init__(
-            "no strategy has completed runs on both sides "
-            f"(base: {', '.join(base) or 'none'}; current: {', '.join(current) or 'none'}); "
-            "nothing to compare"
-        )
+    def __init__(
+        self, base: Sequence[str], current: Sequence[str], projects: tuple[str, str] | None = None
+    ) -> None:
+        if projects is None:
+            text = (
+                "no strategy has completed runs on both sides "
+                f"(base: {', '.join(base) or 'none'}; current: {', '.join(current) or 'none'}); "
+                "nothing to compare"
+            )
+        else:  # the same strategies, but runs of different projects are never compared
+            text = (
+                f"base and current are different projects (base: {projects[0]}; current: "
+                f"{projects[1]}), so nothing is compared; if they are copies of one project, "
+                'say so with project = "NAME" in [tool.benchlib] and run them again'
+            )
+        super().__init__(text)
         self.base = tuple(base)
         self.current = tuple(current)
 
@@ -51,6 +68,15 @@ class GateRow:
 
 
 @dataclass(frozen=True)
+class Lost:
+    """A strategy whose runs count on the base side and not on the current one, and why."""
+
+    name: str
+    reasons: tuple[str, ...]  # each file lost or run left out, or that no file was found
+    allowed: bool  # the user said it may be missing (--allow-missing)
+
+
+@dataclass(frozen=True)
 class SideNoise:
     side: Side
     warning: NoiseWarning
@@ -65,6 +91,11 @@ class Gate:
     budgets: tuple[BudgetResult, ...]
     noise: tuple[SideNoise, ...]
     warnings: tuple[str, ...]  # runs left out, machines, projects, budgets not checked
+    lost: tuple[Lost, ...] = ()
+
+    @property
+    def failed_lost(self) -> tuple[Lost, ...]:
+        return tuple(x for x in self.lost if not x.allowed)
 
     @property
     def regressions(self) -> tuple[GateRow, ...]:
@@ -98,18 +129,31 @@ def compare(
     current: Sequence[RunResult],
     *,
     threshold: float = DEFAULT_THRESHOLD,
+    skipped: Sequence[SkippedFile] = (),
+    allow_missing: Collection[str] = (),
 ) -> Gate:
     """Judge current against base per strategy; check current against its recorded budgets.
 
-    Raise NothingInCommon when no strategy has runs that count on both sides.
+    skipped: the current side's files that could not be read, to say why a strategy was lost.
+    Raise NothingInCommon when no strategy has runs that count on both sides and none was lost.
     """
     sides = {"base": judge.by_strategy(base), "current": judge.by_strategy(current)}
     names = sorted(sides["base"].keys() | sides["current"].keys())
     rows = tuple(
         _row(n, sides["base"].get(n, []), sides["current"].get(n, []), threshold) for n in names
     )
-    if not any(r.judgement is not None and r.judgement.word != "not compared" for r in rows):
-        raise NothingInCommon(_counted_names(base), _counted_names(current))
+    lost = tuple(
+        Lost(r.name, _why_lost(r.name, sides["current"].get(r.name, []), skipped),
+             r.name in allow_missing)
+        for r in rows if r.presence == "base only"
+    )  # fmt: skip
+    compared = any(r.judgement is not None and r.judgement.word != "not compared" for r in rows)
+    # With nothing in common, a strategy lost for a known cause (a file unreadable, a run that
+    # did not count) is the finding; otherwise the two sides are simply not comparable.
+    if not compared and not any(not x.allowed and x.reasons != (NO_FILE,) for x in lost):
+        raise NothingInCommon(
+            _counted_names(base), _counted_names(current), _other_projects(base, current)
+        )
     noise = tuple(
         SideNoise(side, w)  # type: ignore[arg-type]
         for side, groups in sides.items()
@@ -117,7 +161,37 @@ def compare(
         for w in judge.noise(name, runs)
     )
     budgets = tuple(b for n, runs in sides["current"].items() for b in judge.budget_checks(n, runs))
-    return Gate(threshold, rows, budgets, noise, tuple(_warnings(base, current, sides["current"])))
+    warnings = _warnings(base, current, sides["current"])
+    warnings += [
+        f"--allow-missing {name}: base has no run of {name} that counts"
+        for name in sorted(set(allow_missing) - {x.name for x in lost})
+    ]
+    return Gate(threshold, rows, budgets, noise, tuple(warnings), lost)
+
+
+def _why_lost(
+    name: str, current: Sequence[RunResult], skipped: Sequence[SkippedFile]
+) -> tuple[str, ...]:
+    """Say what became of a strategy's current runs: files unreadable, runs that did not count.
+
+    A file that cannot be read is told by its name, which begins with the strategy's (run_id).
+    """
+    prefix = file_prefix(name)
+    found = [f"{s.path}: {s.reason}" for s in skipped if Path(s.path).name.startswith(prefix)]
+    found += [f"run {r.run_id} did not count ({_why_left_out(r)})" for r in judge.left_out(current)]
+    if current and not found:
+        found.append("only warm-up runs")
+    return tuple(found) or (NO_FILE,)
+
+
+def _other_projects(
+    base: Sequence[RunResult], current: Sequence[RunResult]
+) -> tuple[str, str] | None:
+    """Return both sides' projects when their counted runs share none, else None."""
+    b, c = (judge.projects(judge.counted(runs)) for runs in (base, current))
+    if not b or not c or set(b) & set(c):
+        return None
+    return ", ".join(b), ", ".join(c)
 
 
 def _counted_names(runs: Sequence[RunResult]) -> list[str]:
@@ -182,6 +256,15 @@ def _machine_warnings(base: Sequence[RunResult], current: Sequence[RunResult]) -
     return found
 
 
+def _why_left_out(r: RunResult) -> str:
+    if judge.all_skipped(r):
+        return "every test skipped: no test body ran"
+    return f"{r.status}{', no time' if r.wall_s <= 0 else ''}"
+
+
 def exit_code(g: Gate) -> int:
-    """Return 1 when a strategy regressed or a budget is broken, else 0."""
+    """Return LOST_EXIT when a strategy was lost on the current side (not allowed), 1 when one
+    regressed or a budget is broken, else 0."""
+    if g.failed_lost:
+        return LOST_EXIT
     return 1 if g.regressions or g.broken_budgets else 0

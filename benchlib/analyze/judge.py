@@ -27,8 +27,23 @@ RUNNER_FLOOR = 0.5
 
 
 def counts(run: RunResult) -> bool:
-    """Tell whether a run enters the statistics: completed, timed, and not a warm-up."""
-    return not run.warmup and run.status in COMPLETED and run.wall_s > 0
+    """Tell whether a run enters the statistics: completed, timed, not a warm-up, and some test
+    body ran (a run whose every test was skipped timed start-up and collection only)."""
+    return not run.warmup and run.status in COMPLETED and run.wall_s > 0 and not all_skipped(run)
+
+
+def all_skipped(run: RunResult) -> bool:
+    """Tell whether every test of a run was skipped: no test body ran."""
+    o = run.outcome
+    ran = o.passed + o.failed + o.errors + o.xfailed + o.xpassed + o.subtests_passed
+    return o.skipped > 0 and ran == 0
+
+
+def why_not_counted(runs: Sequence[RunResult]) -> str:
+    """Say why none of a strategy's runs counts, for a comparison's note."""
+    if runs and all(all_skipped(r) for r in runs if not r.warmup):
+        return "ran no test body: every test was skipped"
+    return "has no completed run"
 
 
 def in_order(runs: Iterable[RunResult]) -> list[RunResult]:
@@ -136,8 +151,8 @@ def judge(
         return Judgement(before, after, "not compared", note=f"`{missing}` has no results")
     b, a = counted(before_runs), counted(after_runs)
     if not b or not a:
-        side = before if not b else after
-        return Judgement(before, after, "not compared", note=f"`{side}` has no completed run")
+        side, runs = (before, before_runs) if not b else (after, after_runs)
+        return Judgement(before, after, "not compared", note=f"`{side}` {why_not_counted(runs)}")
     b, a, project_note = _same_project(b, a)
     if not b:
         return Judgement(before, after, "not compared", note=project_note)

@@ -49,6 +49,7 @@ class PartFacts:
     host: str
     bench_id: str | None
     log_path: str
+    argv: tuple[str, ...] = ()  # the command as run: a step's own, for the report to show
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,7 @@ def _facts(run: Run, ran: frozenset[str]) -> PartFacts:
     r, p = run.result, _part(run)
     return PartFacts(
         p.index, r.run_id, r.status, r.wall_s, p.predicted_s, p.assigned, len(ran),
-        r.machine.hostname, r.bench_id, r.log_path,
+        r.machine.hostname, r.bench_id, r.log_path, tuple(r.argv),
     )  # fmt: skip
 
 
@@ -277,7 +278,18 @@ def _run(runs: Sequence[Run], logical: LogicalRun, ids: Sequence[frozenset[str]]
     )
     union = frozenset().union(*ids)
     problems = tuple(t for r in runs for t in r.problems)
-    return Run(result, union | frozenset(t.nodeid for t in problems), problems, _Tests(runs))
+    offsets = _offsets(runs, logical.kind)
+    tests = _Tests(runs, offsets)
+    return Run(result, union | frozenset(t.nodeid for t in problems), problems, tests)
+
+
+def _offsets(runs: Sequence[Run], kind: PartKind) -> tuple[float, ...]:
+    """Return where each part starts on the logical run's time axis: steps one after another
+    (the logical wall is their sum), shards all at once (each in its own job)."""
+    if kind != "step":
+        return tuple(0.0 for _ in runs)
+    walls = [r.result.wall_s for r in runs]
+    return tuple(sum(walls[:i]) for i in range(len(runs)))
 
 
 @dataclass(frozen=True)
@@ -285,9 +297,21 @@ class _Tests:
     """Read the parts' per-test records when they are asked for."""
 
     runs: Sequence[Run]
+    offsets: Sequence[float] = ()  # seconds to add to each part's start times
 
     def __call__(self) -> tuple[TestRecord, ...]:
-        return tuple(t for r in self.runs for t in r.tests())
+        offsets = self.offsets or [0.0] * len(self.runs)
+        return tuple(
+            _shifted(t, offset)
+            for r, offset in zip(self.runs, offsets, strict=True)
+            for t in r.tests()
+        )
+
+
+def _shifted(t: TestRecord, offset_s: float) -> TestRecord:
+    if not offset_s or t.start_s is None:
+        return t
+    return dataclasses.replace(t, start_s=t.start_s + offset_s)
 
 
 def baseline_durations(results_dir: Path, project: str) -> Durations | None:

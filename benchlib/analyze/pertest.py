@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from benchlib.analyze.resultset import Run
-from benchlib.model.results import TestRecord
+from benchlib.model.results import InFlight, TestRecord
 
 FAILING_OUTCOMES = frozenset({"failed", "error"})
 SLOWEST_PER_PHASE = 10
@@ -177,12 +177,24 @@ def instability(runs: Sequence[Run], names: Sequence[str]) -> tuple[UnstableTest
     for r in runs:
         for t in r.problems:
             suspects[t.nodeid][r.result.run_id] = t
+        for f in r.result.in_flight:  # never finished: a hang is the most unstable ending
+            suspects[f.nodeid][r.result.run_id] = _unfinished(f)
     found = []
     for nodeid, seen_in in sorted(suspects.items()):
         unstable = _unstable_test(nodeid, seen_in, runs, names)
         if unstable is not None:
             found.append(unstable)
     return tuple(found)
+
+
+# The outcome of a test that was still running when its run ended (timeout, interrupt).
+UNFINISHED = "did not finish"
+
+
+def _unfinished(f: InFlight) -> TestRecord:
+    message = f"still running after {f.running_s:.1f}s when the run ended"
+    # Not one of pytest's outcomes: the record stands in for a test that has none.
+    return TestRecord(f.nodeid, UNFINISHED, f.running_s, message=message, worker=f.worker)  # type: ignore[arg-type]
 
 
 def _unstable_test(

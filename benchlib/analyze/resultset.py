@@ -145,10 +145,12 @@ def _split(rows: list[Any]) -> tuple[tuple[str, ...], tuple[TestRecord, ...]]:
     nodeids = tuple(map(itemgetter(0), rows))  # columns as in results.TEST_FIELDS
     if set(map(type, nodeids)) - {str} or set(map(itemgetter(1), rows)) - _OUTCOMES:
         raise TypeError("a test's node id is not a string or its outcome is unknown")
+    for value in (min(map(itemgetter(2), rows)), max(map(itemgetter(2), rows))) if rows else ():
+        typed.in_bounds(value, "a test's duration_s", results.BOUNDS["duration_s"])
     failing = [row for row in rows if row[1] != "passed"]
     # The few rows the summary turns into records get every column checked (a message that is
     # a list would reach the renderers); the rest are checked when their file is loaded whole.
-    typed.check_rows(failing, TestRecord, results.TEST_FIELDS)
+    typed.check_rows(failing, TestRecord, results.TEST_FIELDS, results.BOUNDS)
     return nodeids, tuple([TestRecord(*row) for row in failing])
 
 

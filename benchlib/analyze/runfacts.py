@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import shlex
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from benchlib.analyze import timeline
-from benchlib.model.results import Counts, InFlight, RunResult, TestRecord
+from benchlib.analyze import judge, timeline
+from benchlib.analyze.resultset import Run
+from benchlib.model.results import Counts, InFlight, ResultError, RunResult, TestRecord
 from benchlib.plan.runplan import OBSERVER_PLUGIN
 
 FAILURES_PER_RUN = 5
@@ -241,22 +243,56 @@ class Why:
         return self.after_wall_s - self.before_wall_s
 
 
-def why(strategy: str, before: str, after_facts: TimeFacts, before_facts: TimeFacts) -> Why:
+def why(
+    strategy: str,
+    before: str,
+    after_facts: TimeFacts,
+    before_facts: TimeFacts,
+    *,
+    parts: tuple[Sequence[float], Sequence[float]] | None = None,
+    walls: tuple[float, float] | None = None,
+) -> Why:
+    """Compare two strategies part by part: by their runs' medians when given, else the runs'."""
+    before_parts = parts[0] if parts else [p.seconds for p in before_facts.parts]
+    after_parts = parts[1] if parts else [p.seconds for p in after_facts.parts]
+    before_wall, after_wall = walls or (before_facts.wall_s, after_facts.wall_s)
     changes = tuple(
-        PartChange(a.name, b.seconds, a.seconds)
-        for a, b in zip(after_facts.parts, before_facts.parts, strict=True)
+        PartChange(p.name, b, a)
+        for p, b, a in zip(after_facts.parts, before_parts, after_parts, strict=True)
     )
     return Why(
         strategy=strategy,
         before=before,
-        before_wall_s=before_facts.wall_s,
-        after_wall_s=after_facts.wall_s,
+        before_wall_s=before_wall,
+        after_wall_s=after_wall,
         before_tests=before_facts.tests,
         after_tests=after_facts.tests,
         before_workers=before_facts.workers,
         after=after_facts,
         changes=changes,
     )
+
+
+def median_parts(runs: Sequence[Run]) -> tuple[float, ...] | None:
+    """Return each part's median over the runs that count, the runs a verdict rests on.
+
+    None when a counted run has no timeline or cannot be read now: a why from fewer runs than
+    its verdict's would say other numbers than the verdict beside it.
+    """
+    found: list[list[float]] = []
+    for run in runs:
+        if not judge.counts(run.result):
+            continue
+        try:
+            parts = timeline.breakdown(dataclasses.replace(run.result, tests=run.tests()))
+        except ResultError:
+            return None
+        if parts is None:
+            return None
+        found.append([s for _, s in parts.parts()])
+    if not found:
+        return None
+    return tuple(statistics.median(column) for column in zip(*found, strict=True))
 
 
 # pytest's terminal summary order, and the words it uses (it says "1 error", "2 errors").

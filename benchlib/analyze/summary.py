@@ -10,7 +10,6 @@ import functools
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from benchlib import stats
 from benchlib.analyze import chartdata, judge, parts, pertest, resultset, runfacts
@@ -44,7 +43,6 @@ __all__ = [
     "Why",
     "analyze",
     "outcome_text",
-    "summarize",
 ]
 
 
@@ -106,6 +104,10 @@ class StrategySummary:
     why: Why | None = None  # that run against compare_to's, part by part
     hangs: tuple[Hang, ...] = ()  # its runs stopped with tests in flight
     selections: int = 1  # different sets of tests its runs selected; over 1 is warned about
+    # A subset lane against each full-scope lane: the advice's "faster than the fastest full
+    # lane" is judged here, by the same path as every other verdict.
+    versus_full: tuple[Judgement, ...] = ()
+    steps: tuple[str, ...] = ()  # a stepped strategy's commands, in turn; command joins them
 
 
 @dataclass(frozen=True)
@@ -135,13 +137,6 @@ class Summary:
         raise KeyError(name)
 
 
-def summarize(paths: Sequence[Path], *, workers: int | None = None) -> Summary:
-    """Read every result file under paths, and the scan.json files beside them."""
-    scans, bad = chartdata.find_scans(paths)
-    rs = resultset.load(paths, workers=workers)
-    return build(ResultSet(rs.runs, (*rs.skipped, *bad)), scans)
-
-
 def analyze(
     loaded: Sequence[RunResult], skipped: Sequence[ResultError | SkippedFile] = ()
 ) -> Summary:
@@ -165,7 +160,8 @@ def build(rs: ResultSet, scans: tuple[chartdata.Scan, ...] = ()) -> Summary:
     base_tests, skipped = _baseline_tests(base_run, list(rs.skipped))
     unstable = pertest.instability(runs, names)
     times = _times(reps)
-    facts = _Facts(by_name, baseline, base_tests, labels, unstable, times)
+    medians = {name: runfacts.median_parts(group) for name, group in by_name.items()}
+    facts = _Facts(by_name, baseline, base_tests, labels, unstable, times, medians, logical)
     strategies = tuple(_strategy_summary(name, facts) for name in names)
     charts, skipped = chartdata.charts(reps.values(), runs, scans, skipped)
     compared = {s.compare_to for s in strategies if s.compare_to}
@@ -196,6 +192,8 @@ class _Facts:
     labels: dict[judge.Fingerprint, str]
     unstable: tuple[UnstableTest, ...]
     times: dict[str, TimeFacts | None]
+    medians: dict[str, tuple[float, ...] | None]  # per part, over the counted runs
+    logical: tuple[LogicalRun, ...] = ()
 
     def results(self, name: str) -> list[RunResult]:
         return [r.result for r in self.by_name.get(name, [])]
@@ -203,11 +201,17 @@ class _Facts:
     def judge(self, before: str, after: str) -> Judgement:
         return judge.judge(before, after, self.results(before), self.results(after))
 
-    def why(self, name: str, before: str | None) -> Why | None:
-        after_facts, before_facts = self.times.get(name), self.times.get(before or "")
-        if before is None or after_facts is None or before_facts is None:
+    def why(self, name: str, before: str | None, verdict: Judgement | None) -> Why | None:
+        """Say the parts' medians over the runs the verdict rests on, not one run's."""
+        if before is None or verdict is None or verdict.before_s is None:
             return None
-        return runfacts.why(name, before, after_facts, before_facts)
+        after_facts, before_facts = self.times.get(name), self.times.get(before)
+        after_parts, before_parts = self.medians.get(name), self.medians.get(before)
+        if not (after_facts and before_facts and after_parts and before_parts):
+            return None
+        walls = (verdict.before_s, verdict.after_s or 0.0)
+        parts = (before_parts, after_parts)
+        return runfacts.why(name, before, after_facts, before_facts, parts=parts, walls=walls)
 
 
 def _read_once(runs: Sequence[Run]) -> Run:
@@ -293,7 +297,11 @@ def _date(runs: Sequence[RunResult]) -> str:
 
 
 def _status_text(runs: Sequence[Run]) -> str:
-    counted = Counter(r.result.status for r in runs if not r.result.warmup)
+    counted = Counter(
+        "all skipped" if judge.all_skipped(r.result) else r.result.status
+        for r in runs
+        if not r.result.warmup
+    )
     if not counted:
         return "warm-up only"
     if len(counted) == 1:
@@ -316,12 +324,16 @@ def _strategy_summary(name: str, facts: _Facts) -> StrategySummary:
         same = record.compare_to == facts.baseline
         vs_baseline = comparison if same else facts.judge(facts.baseline, name)
     before = _representative(facts.by_name.get(record.compare_to or "", []))
+    steps = _steps(name, facts.logical)
     return StrategySummary(
         name=name,
         description=record.description,
         scope=record.scope,
         compare_to=record.compare_to,
-        command=display_command(rep.result.argv),
+        # A stepped strategy is all its steps: a maintainer copying the first alone would
+        # drop the other steps' tests.
+        command=" && ".join(steps) if steps else display_command(rep.result.argv),
+        steps=steps,
         status=_status_text(runs),
         runs=sum(1 for r in plain if not r.warmup),
         warmups=sum(1 for r in plain if r.warmup),
@@ -350,10 +362,25 @@ def _strategy_summary(name: str, facts: _Facts) -> StrategySummary:
         noise=judge.noise(name, plain),
         budgets=judge.budget_checks(name, plain),
         time=facts.times.get(name),
-        why=facts.why(name, record.compare_to),
+        why=facts.why(name, record.compare_to, comparison),
         hangs=runfacts.hangs(plain),
         selections=judge.selections(plain),
+        versus_full=_versus_full(name, record.scope, facts),
     )
+
+
+def _steps(name: str, logical: Sequence[LogicalRun]) -> tuple[str, ...]:
+    mine = next((run for run in logical if run.strategy == name and run.kind == "step"), None)
+    if mine is None or not all(p.argv for p in mine.parts):
+        return ()
+    return tuple(display_command(p.argv) for p in mine.parts)
+
+
+def _versus_full(name: str, scope: str, facts: _Facts) -> tuple[Judgement, ...]:
+    if scope != "subset":
+        return ()
+    full = [n for n, runs in facts.by_name.items() if runs[0].result.strategy.scope == "full"]
+    return tuple(facts.judge(other, name) for other in full)
 
 
 def _median(values: Sequence[float]) -> float | None:

@@ -219,11 +219,17 @@ def build_parser() -> argparse.ArgumentParser:
         "compare",
         help="regression gate: compare two result sets",
         description="Compare two result sets strategy by strategy; exit 1 if any is "
-        "significantly slower by more than the threshold or breaks a budget.",
+        "significantly slower by more than the threshold or breaks a budget; exit 3 if a "
+        "strategy whose runs count in base has none that counts in current (a result file "
+        "missing, unreadable, of a newer format, or a run that timed out).",
     )
     cmp.add_argument("base", metavar="BASE_DIR")
     cmp.add_argument("current", metavar="CURRENT_DIR")
     cmp.add_argument("--threshold", default="10%", help="allowed slowdown (default: 10%%)")
+    cmp.add_argument(
+        "--allow-missing", action="append", default=[], metavar="NAME",
+        help="strategy NAME may be missing from current (repeatable): warn, do not fail",
+    )  # fmt: skip
 
     trc = sub.add_parser("trace", help="write a run's trace for Perfetto or chrome://tracing")
     trc.add_argument("result", metavar="RESULT_FILE")

@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from benchlib.cli.arguments import build_parser
 from benchlib.errors import BenchlibError, InputError, one_line
@@ -25,11 +25,9 @@ from benchlib.plan.runplan import RunPlan
 UsageError = BenchlibError  # the summary and compare commands' errors
 
 if TYPE_CHECKING:
-    from benchlib.analyze import summary
-    from benchlib.analyze.scan import pick
+    from benchlib.analyze import resultset
     from benchlib.measure import bench
     from benchlib.plan import machine
-    from benchlib.plan.runplan import RunPlan
 
 
 def _results_dir(args: argparse.Namespace, cfg: config.Config) -> Path:
@@ -104,6 +102,7 @@ def _plans(args: argparse.Namespace, cfg: config.Config) -> list[RunPlan]:
                 results_dir=results_dir,
                 interval_s=args.interval or cfg.interval_s,
                 show_output=args.show_output,
+                project=cfg.project,
             )
         )
     return plans
@@ -169,6 +168,13 @@ def _warn(text: str) -> None:
     print(f"benchlib: warning: {text}", file=sys.stderr)
 
 
+def _warn_skipped(skipped: Sequence[resultset.SkippedFile]) -> None:
+    from benchlib.report import skipped_lines
+
+    for line in skipped_lines(skipped):
+        _warn(line)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from benchlib.plan.strategy import selection_text
 
@@ -212,74 +218,60 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def _summarize(paths: Sequence[Path], out: Path) -> None:
-    from benchlib import links
-    from benchlib.analyze import chartdata, resultset, summary
-    from benchlib.analyze.scan import pick, stored
+    from benchlib import pipeline
 
-    rs = resultset.load(paths)
-    scans = pick.analyze(rs)
-    # The charts draw every scan: the ones analysed here, and pick.json files found beside.
-    found, bad = chartdata.find_scans(paths)
-    mine = (chartdata.scan_from_json(stored.to_json(s), str(out)) for s in scans)
-    drawn = {c.strategy: c for c in (*found, *mine)}
-    s = summary.build(resultset.ResultSet(rs.runs, (*rs.skipped, *bad)), tuple(drawn.values()))
-    if not s.runs:
-        # As compare says: an empty report would pass for a summary of nothing in CI.
-        for skipped in s.skipped:
-            _warn(f"skipped {skipped.path}: {skipped.reason}")
-        where = ", ".join(repr(str(p)) for p in paths)
-        raise UsageError(
-            f"no result files in {where}; give the files or folders `benchlib run` wrote"
-        )
-    links.gather(rs.runs, out)  # the logs and traces it links, beside it
-    _write(s, scans, out, scans[0] if len(scans) == 1 else None, sys.stdout, table=True)
+    r = pipeline.read(paths)
+    if [p.resolve() for p in paths] != [out.resolve()]:  # a summary written elsewhere
+        from benchlib import links
+        from benchlib.analyze import resultset
 
-
-def _write(
-    s: summary.Summary, scans: Sequence[pick.ScanResult], out: Path,
-    scan_file: pick.ScanResult | None, stream: TextIO, *, table: bool,
-) -> None:  # fmt: skip
-    from benchlib import report
-
-    for skipped in s.skipped:
-        print(f"benchlib: warning: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
-    written = report.write_outputs(s, out, scans=scans, scan_file=scan_file, note=_warn)
-    if table:  # a scan prints its own table: one line per variant, not the lane report's
-        print(report.render_table(s), file=stream)
-    print("wrote " + ", ".join(str(p) for p in written), file=stream)
+        links.gather(resultset.load(paths).runs, out)  # the logs and traces it links, beside it
+    _warn_skipped(r.summary.skipped)
+    pipeline.require_runs(r, paths)
+    written = pipeline.write(r, out, note=_warn)
+    print(pipeline.terminal(r))
+    print("wrote " + ", ".join(str(p) for p in written))
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from benchlib.analyze import resultset, summary
+    from benchlib import pipeline
     from benchlib.analyze.scan import pick, stored
     from benchlib.cli.progress import Display
+    from benchlib.explain import scaling
     from benchlib.measure import bench
     from benchlib.plan import scanplan
     from benchlib.plan.machine import usable_cpus
-    from benchlib.render import scaling
 
     cfg = config.load(Path(args.target))
     args.strategies, args.workers, args.pair, args.shard = [args.strategy], None, [], None
     (base,) = _plans(args, cfg)
+    scanplan.check_whole(base.strategy)
     grid = scanplan.grid(args.workers_axis, args.dist, args.axis, base.interpreter, usable_cpus())
     for note in grid.notes:
         _warn(note)
     found = scanplan.variants(base.strategy, grid, usable_cpus())
+    if said := scanplan.configured_note(found, grid):
+        _warn(said)
     scanplan.check_xdist(found, base.interpreter)
     schedule = bench.Schedule(args.repeat, args.warmup, args.budget, args.width)
     t0 = time.monotonic()
     done = bench.bench(scanplan.plans(base, found), schedule, Display(sys.stderr))
     t1 = time.monotonic()
-    rs = resultset.load([base.results_dir])
-    scans = pick.analyze(rs, rule=args.rule, memory_budget=args.memory_budget)
-    split = pick.time_split(done.results, t1 - t0, time.monotonic() - t1)
-    scans = tuple(
-        dataclasses.replace(x, stopped=done.stopped, time=split) if x.strategy == args.strategy
-        else x for x in scans
-    )  # fmt: skip
-    mine = next(x for x in scans if x.strategy == args.strategy)
+
+    def timed(s: pick.ScanResult) -> pick.ScanResult:
+        split = pick.time_split(done.results, t1 - t0, time.monotonic() - t1)
+        return pipeline.stopped(done.stopped, split, args.strategy)(s)
+
+    r = pipeline.read(
+        [base.results_dir], rule=args.rule, memory_budget=args.memory_budget, adjust=timed
+    )
+    mine = next(x for x in r.scans if x.strategy == args.strategy)
     stream = sys.stderr if args.json else sys.stdout
-    _write(summary.build(rs), scans, base.results_dir, mine, stream, table=False)
+    for skipped in r.summary.skipped:
+        _warn(f"skipped {skipped.path}: {skipped.reason}")
+    # scan.json first, then the report that draws it: the page has its scaling section now.
+    written = pipeline.write(r, base.results_dir, scan_of=args.strategy, note=_warn)
+    print("wrote " + ", ".join(str(p) for p in written), file=stream)
     print(scaling.render_table(mine), file=stream, end="")
     for m in mine.mismatches:
         tests = f"{m.count} test{'s' if m.count != 1 else ''}"
@@ -302,14 +294,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if not Path(folder).is_dir():
             raise UsageError(f"{folder!r} is not a folder of result files")
         loaded, _ = parts.merged(resultset.load([Path(folder)]))  # shards: logical runs
-        for bad in loaded.skipped:
-            print(f"benchlib: warning: skipped {bad.path}: {bad.reason}", file=sys.stderr)
-        if not loaded.runs:
+        _warn_skipped(loaded.skipped)
+        if not loaded.runs and (folder == args.base or not loaded.skipped):
             raise UsageError(f"no result files in {folder!r}; give a folder `benchlib run` wrote")
-        sides.append(loaded.results)
+        sides.append(loaded)
     # Budgets are the limits recorded in the current runs: no configuration is read.
     try:
-        gate = compare.compare(sides[0], sides[1], threshold=threshold)
+        gate = compare.compare(
+            sides[0].results, sides[1].results, threshold=threshold,
+            skipped=sides[1].skipped, allow_missing=frozenset(args.allow_missing),
+        )  # fmt: skip
     except compare.NothingInCommon as exc:
         raise UsageError(str(exc)) from None
     print(report.render_gate(gate))
@@ -331,7 +325,12 @@ def cmd_trace(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else trace.path_for(Path(args.result))
     if not out.parent.is_dir():
         raise UsageError(f"--out {str(out)!r}: its folder does not exist")
-    results.write_atomic(out, trace.dumps(result))
+    if out.is_dir():
+        raise UsageError(f"--out {str(out)!r} is a folder; give the trace file's path")
+    try:
+        results.write_atomic(out, trace.dumps(result))
+    except OSError as exc:
+        raise UsageError(f"--out {str(out)!r} cannot be written ({exc.strerror})") from None
     print(f"wrote {out} (open it in https://ui.perfetto.dev or chrome://tracing)")
     return 0
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import errno
 import importlib.metadata
 import json
+import os
 import shlex
+import shutil
 import sys
 import tomllib
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from benchlib.errors import UsageError
-from benchlib.model import results
 
 SECTION = """\
 [tool.benchlib]
@@ -131,21 +134,60 @@ def _install_line(origin: Origin) -> str:
     return f"{line}  # {origin.note}" if origin.note else line
 
 
+@dataclass(frozen=True)
+class _Change:
+    """One file init would write: its new text (None: left as it is) and what to say."""
+
+    path: Path
+    text: str | None
+    line: str
+
+
 def init(target: Path, *, ci: bool = False) -> list[str]:
     """Add what is missing; return one line per file saying what was done.
 
-    ci: also write the pull-request gate workflow (cli/gate_workflow.yml).
+    ci: also write the pull-request gate workflow (cli/gate_workflow.yml). Every change is
+    prepared, then staged beside its file, then put in place: a project where one file cannot
+    be written is left as it was, never half set up.
     """
     if not target.is_dir():
         raise UsageError(f"target {str(target)!r} is not a folder; pass --target DIR")
     venv = _find_venv(target)
-    lines = [_pyproject(target / "pyproject.toml", venv)]
-    lines.append(_noxfile(target / "noxfile.py", install_origin()))
-    ignored = [f"/{_results_folder(target / 'pyproject.toml')}/", f"/{NOX_DIR}/"]
-    lines.append(_gitignore(target / ".gitignore", ignored))
+    pyproject = _pyproject(target / "pyproject.toml", venv)
+    ignored = [f"/{_results_folder(pyproject)}/", f"/{NOX_DIR}/"]
+    changes = [
+        pyproject,
+        _noxfile(target / "noxfile.py", install_origin()),
+        _gitignore(target / ".gitignore", ignored),
+    ]
     if ci:
-        lines.append(_workflow(target / WORKFLOW, install_origin()))
-    return lines
+        changes.append(_workflow(target / WORKFLOW, install_origin()))
+    _apply([c for c in changes if c.text is not None])
+    return [c.line for c in changes]
+
+
+def _apply(changes: list[_Change]) -> None:
+    """Write every change or none: each to a temporary file first, then all renamed in place."""
+    staged: list[tuple[Path, _Change]] = []
+    try:
+        for c in changes:
+            if c.path.exists() and not os.access(c.path, os.W_OK):
+                raise PermissionError(errno.EACCES, "the file is read-only")
+            c.path.parent.mkdir(parents=True, exist_ok=True)  # .github/workflows
+            tmp = c.path.with_name(f".{c.path.name}.{uuid.uuid4().hex}.tmp")
+            staged.append((tmp, c))
+            tmp.write_text(c.text or "", encoding="utf-8")
+            if c.path.exists():
+                shutil.copymode(c.path, tmp)
+    except OSError as exc:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise UsageError(
+            f"{c.path} cannot be written ({exc.strerror}); nothing was changed: make the "
+            "project writable, then run init again"
+        ) from None
+    for tmp, c in staged:
+        os.replace(tmp, c.path)
 
 
 WORKFLOW = ".github/workflows/benchlib-gate.yml"
@@ -165,22 +207,22 @@ def _ci_install(origin: Origin) -> str:
     return f"python -m pip install {shlex.quote(spec)} pytest pytest-xdist -e ."
 
 
-def _workflow(path: Path, origin: Origin) -> str:
+def _workflow(path: Path, origin: Origin) -> _Change:
     if path.exists():
-        return f"kept {path}: it exists (remove it for benchlib's gate workflow)"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    results.write_atomic(path, gate_workflow(_ci_install(origin)))
-    return (
+        return _Change(path, None, f"kept {path}: it exists (remove it for benchlib's gate)")
+    line = (
         f"created {path}: pull requests benched against their base; "
         "edit its INSTALL line to install your tests' dependencies"
     )
+    return _Change(path, gate_workflow(_ci_install(origin)), line)
 
 
-def _results_folder(pyproject: Path) -> str:
+def _results_folder(pyproject: _Change) -> str:
     """Return the results folder [tool.benchlib] names (read after _pyproject checked it)."""
-    if not pyproject.exists():
+    if pyproject.text is None and not pyproject.path.exists():
         return RESULTS
-    table = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("benchlib")
+    text = pyproject.text or pyproject.path.read_text(encoding="utf-8")
+    table = tomllib.loads(text).get("tool", {}).get("benchlib")
     folder = table.get("results") if isinstance(table, dict) else None
     return folder.strip("/") if isinstance(folder, str) else RESULTS
 
@@ -196,41 +238,42 @@ def _section(venv: str | None) -> str:
     return SECTION.format(python=python)
 
 
-def _pyproject(path: Path, venv: str | None) -> str:
+def _pyproject(path: Path, venv: str | None) -> _Change:
     found = f" and python = {_lit(venv)}, the .venv found there" if venv else ""
     if not path.exists():
-        path.write_text(_section(venv), encoding="utf-8")
-        return f"created {path} with a [tool.benchlib] section{found}"
+        return _Change(
+            path, _section(venv), f"created {path} with a [tool.benchlib] section{found}"
+        )
     text = path.read_text(encoding="utf-8")
     try:
         has = "benchlib" in tomllib.loads(text).get("tool", {})
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML ({exc}); fix it, then run init again") from None
     if has:
-        return f"kept {path}: it already has [tool.benchlib]"
-    path.write_text(text.rstrip("\n") + "\n\n" + _section(venv), encoding="utf-8")
-    return f"added [tool.benchlib] to {path}{found}"
+        return _Change(path, None, f"kept {path}: it already has [tool.benchlib]")
+    new = text.rstrip("\n") + "\n\n" + _section(venv)
+    return _Change(path, new, f"added [tool.benchlib] to {path}{found}")
 
 
-def _noxfile(path: Path, origin: Origin) -> str:
+def _noxfile(path: Path, origin: Origin) -> _Change:
     if path.exists():
-        return f"kept {path}: it exists; see benchlib's README to add the bench sessions"
+        return _Change(
+            path, None, f"kept {path}: it exists; see benchlib's README to add the bench sessions"
+        )
     install = _install_line(origin)
-    path.write_text(
-        NOXFILE.format(requirement=_lit(origin.requirement), install=install), encoding="utf-8"
-    )
+    text = NOXFILE.format(requirement=_lit(origin.requirement), install=install)
     how = f"; check its line {install}" if origin.note else f"; it installs benchlib with {install}"
-    return f"created {path}: `nox -s bench` runs every strategy{how}"
+    return _Change(path, text, f"created {path}: `nox -s bench` runs every strategy{how}")
 
 
-def _gitignore(path: Path, patterns: list[str]) -> str:
+def _gitignore(path: Path, patterns: list[str]) -> _Change:
     """Append the patterns .gitignore lacks; a pattern written with or without slashes counts."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     have = {line.strip().strip("/") for line in text.splitlines()}
     missing = [p for p in patterns if p.strip("/") not in have]
     if not missing:
-        return f"{path} already ignores {', '.join(patterns)}"
+        return _Change(path, None, f"{path} already ignores {', '.join(patterns)}")
     verb = "added" if path.exists() else "created"
     sep = "\n" if text and not text.endswith("\n") else ""
-    path.write_text(text + sep + "\n".join(missing) + "\n", encoding="utf-8")
-    return f"{verb} {', '.join(missing)} in {path}: results and venvs must not make git dirty"
+    line = f"{verb} {', '.join(missing)} in {path}: results and venvs must not make git dirty"
+    return _Change(path, text + sep + "\n".join(missing) + "\n", line)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from benchlib.analyze.pertest import Kind, Profile, UnstableTest
 from benchlib.analyze.runfacts import Hang, PartChange, TimeFacts, Why
 from benchlib.analyze.summary import StrategySummary, Summary
-from benchlib.explain.wording import cell, code, first_line, seconds, text
+from benchlib.explain.wording import cell, code, count, first_line, seconds, text
 
 NAMED_IN_FLIGHT = 5
 PART_LABELS = {
@@ -53,16 +53,21 @@ def _and(items: Sequence[str]) -> str:
 def _noun(c: PartChange, w: Why) -> str:
     a = w.after
     if c.name == "boot+collection":
-        return f"starting {a.workers} workers that collected the suite {_times(a.collections)}"
+        workers = count(a.workers, "worker")
+        return f"starting {workers} that collected the suite {_times(a.collections)}"
     if c.name == "boot":
-        return f"booting {a.workers} workers" if a.parallel else "booting workers"
+        return f"booting {count(a.workers, 'worker')}" if a.parallel else "booting workers"
     if c.name == "collection" and a.collections > 1:
         return f"collecting the suite {_times(a.collections)}"
     if c.name == "execution":
         if w.after_tests != w.before_tests:
-            return f"running {w.after_tests} tests instead of {w.before_tests}"
+            return f"running {count(w.after_tests, 'test')} instead of {w.before_tests}"
         if a.workers != w.before_workers:
-            return f"running the tests on {a.workers} workers" if a.parallel else "running serially"
+            return (
+                f"running the tests on {count(a.workers, 'worker')}"
+                if a.parallel
+                else "running serially"
+            )
         return "running the tests"
     return {"between": "the gaps between tests", "idle_tail": "workers idle at the end"}.get(
         c.name, PART_LABELS[c.name]
@@ -72,7 +77,7 @@ def _noun(c: PartChange, w: Why) -> str:
 def term_words(t: TimeFacts) -> str:
     """Say what binds a run's lower bound."""
     if t.term == "sum / workers":
-        over = f"over {t.workers} workers" if t.workers > 1 else "run one after another"
+        over = f"over {count(t.workers, 'worker')}" if t.workers > 1 else "run one after another"
         return f"the tests' summed time {over}"
     if t.term == "longest test":
         return f"its longest test, {code(t.longest)} ({seconds(t.longest_s)})"
@@ -82,15 +87,18 @@ def term_words(t: TimeFacts) -> str:
 
 
 def bound_words(t: TimeFacts) -> str:
-    at = f"at {t.workers} workers" if t.parallel else "serially"
+    at = f"at {count(t.workers, 'worker')}" if t.parallel else "serially"
     return (
         f"its bound {at} is {seconds(t.bound_s)} (bound by {term_words(t)}), "
         f"efficiency {t.efficiency:.0%}"
     )
 
 
-def why_sentence(w: Why) -> str:
-    """Say in one sentence why a strategy's run took more or less than its compare_to's."""
+def why_sentence(w: Why, significant: bool = True) -> str:
+    """Say in one sentence why a strategy took more or less than its compare_to, by median.
+
+    Hedged when the verdict beside it is not significant: no flat "gained" or "lost" then.
+    """
     name, before, delta = code(w.strategy), code(w.before), w.delta_s
     if abs(delta) < max(0.01 * w.before_wall_s, 0.005):
         return f"{name} took as long as {before} ({_signed(delta)}); {bound_words(w.after)}."
@@ -108,6 +116,13 @@ def why_sentence(w: Why) -> str:
         if delta > 0
         else f"{name} gained {seconds(-delta)} on {before}"
     )
+    if not significant:
+        more = "longer" if delta > 0 else "less"
+        head = (
+            f"{name} took {seconds(abs(delta))} {more} than {before} by median, which is no "
+            "significant difference"
+        )
+        return f"{head}; the parts that moved most: {listed}; {bound_words(w.after)}."
     if not counter:
         return f"{head}, mostly {listed}; {bound_words(w.after)}."
     against = _and([f"{_noun(c, w)} ({_signed(c.delta_s)})" for c in counter])
@@ -137,7 +152,8 @@ def own_sentence(s: StrategySummary) -> str | None:
         return None
     tests = t.part("execution") * t.workers
     return (
-        f"{code(s.name)} spent {seconds(t.fixed_s)} of its {seconds(t.wall_s)} starting, "
+        f"In its run closest to the median, {code(s.name)} spent {seconds(t.fixed_s)} of "
+        f"{seconds(t.wall_s)} starting, "
         f"collecting and shutting down, and ran {seconds(tests)} of tests; {bound_words(t)}."
     )
 
@@ -163,7 +179,10 @@ def late_sentence(s: StrategySummary) -> str | None:
 
 def strategy_why(s: StrategySummary) -> str | None:
     """The one sentence for a strategy: against its compare_to, else its own time."""
-    return why_sentence(s.why) if s.why is not None else own_sentence(s)
+    if s.why is None:
+        return own_sentence(s)
+    c = s.comparison
+    return why_sentence(s.why, c is not None and c.word in ("faster", "slower"))
 
 
 # --- where the time went: the section ------------------------------------------------------
@@ -182,15 +201,13 @@ def where_section(summary: Summary) -> str:
         "efficiency is bound / wall.",
         "",
         *_where_table(shown),
-        "",
-        "Why:",
-        "",
     ]
-    lines += [f"- {w}" for s in shown if (w := strategy_why(s))]
+    whys = [f"- {w}" for s in shown if (w := strategy_why(s))]
+    lines += ["", "### Why", "", *whys] if whys else []
     lines += _collection_lines(shown)
     late = [x for s in shown if (x := late_sentence(s))]
     if late:
-        lines += ["", "Last worker late:", "", *(f"- {x}" for x in late)]
+        lines += ["", "### Last worker late", "", *(f"- {x}" for x in late)]
     return "\n".join(lines)
 
 
@@ -221,7 +238,7 @@ def _collection_lines(shown: Sequence[StrategySummary]) -> list[str]:
             f"- {code(s.name)}: the suite was collected {_times(t.collections)}, once per "
             f"worker ({each})"
         )
-    return ["", "Collection under xdist:", "", *lines] if lines else []
+    return ["", "### Collection under xdist", "", *lines] if lines else []
 
 
 # --- hangs ---------------------------------------------------------------------------------
@@ -294,7 +311,14 @@ def _unstable_row(u: UnstableTest) -> str:
 def files_table(p: Profile) -> list[str]:
     if not p.files:
         return []
-    lines = ["", "Time by file (the slowest files):", "", "| File | Tests | Time | Share |"]
+    lines = [
+        "",
+        "### Time by file",
+        "",
+        "The slowest files.",
+        "",
+        "| File | Tests | Time | Share |",
+    ]
     lines.append("|---|---:|---:|---:|")
     lines += [
         f"| {cell(code(f.path))} | {f.tests} | {seconds(f.seconds)} | {f.share:.1%} |"

@@ -83,6 +83,11 @@ def shorten(value: str, limit: int = LINE_CHARS) -> str:
 # --- numbers -------------------------------------------------------------------------------
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """Say a count with its noun in the right number: `1 test`, `2 tests`."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def seconds(value: float) -> str:
     return f"{value:.2f}s"
 
@@ -119,10 +124,9 @@ def delta_words(j: Judgement) -> str:
 
 def _runs_words(j: Judgement) -> str:
     if j.paired:
+        # One bench that ran both sides is a plain local run: its jobs go without saying.
         jobs = len(j.benches)
-        return (
-            f"{j.paired} pair{'s' if j.paired > 1 else ''} in {jobs} job{'s' if jobs > 1 else ''}"
-        )
+        return count(j.paired, "pair") + (f" in {jobs} jobs" if jobs > 1 else "")
     if j.n_before == j.n_after:
         return f"{j.n_before} runs each" if j.n_before != 1 else "a single run each"
     return f"{j.n_before} and {j.n_after} runs"
@@ -142,7 +146,7 @@ def verdict_words(j: Judgement) -> str:
     factor = factor_words(j.speedup)
     settle = f"{j.settle_runs} {'pairs' if j.paired else 'runs a side'} would settle it"
     if j.word in ("faster", "slower"):
-        return f"{factor} ({_interval_words(j)}, {_runs_words(j)})"
+        return f"{factor} ({_interval_words(j)}, {_runs_words(j)})"  # ends with one ")"
     if j.word == "single run":
         return f"{factor} on {_runs_words(j)}: not significant; {settle}"
     if j.ci_low is None:
@@ -180,7 +184,7 @@ def recommendation_words(r: Recommendation, baseline: str | None) -> str:
         evidence = _keep_evidence(r)
         return f"No lane is significantly faster than {base}, so keep it for {what}{evidence}."
     if r.rule == "local" and j is not None:
-        return f"Use {name} for local iteration ({_against(j)}){_versus(r)}{_caveat(r)}."
+        return f"Use {name} for local iteration: {_against(j)}{_versus(r)}{_caveat(r)}."
     if r.rule == "gate" and j is not None:
         return f"Use {name} as the quality gate: full scope, no new failures, {_against(j)}."
     if r.rule == "parallel-failures":
@@ -195,7 +199,8 @@ def _keep_evidence(r: Recommendation) -> str:
         parts.append(f"the closest lane, {code(r.closest.after)}: {verdict_words(r.closest)}")
     for h in r.hangs:
         why = f" ({text(h.message)})" if h.message else ""
-        parts.append(f"{code(h.strategy)} hung: {h.runs} of {h.runs_total} runs timed out{why}")
+        runs = f"{h.runs} of {count(h.runs_total, 'run')}"
+        parts.append(f"{code(h.strategy)} hung: {runs} timed out{why}")
     return ": " + "; ".join(parts) if parts else ""
 
 
@@ -208,8 +213,8 @@ def _versus(r: Recommendation) -> str:
         full = code(v.before)
         return f", significantly faster than the fastest full-scope lane {full}: {verdict_words(v)}"
     return (
-        f"; the subset lane {code(v.after)} is not significantly faster than it "
-        f"({verdict_words(v)}), so leaving tests out buys nothing"
+        f"; the subset lane {code(v.after)} is not significantly faster than it, so leaving "
+        f"tests out buys nothing: {verdict_words(v)}"
     )
 
 
@@ -283,8 +288,8 @@ _FIXED = {
 def _counted(t: Tradeoff) -> str:
     if t.point == "xdist":
         return (
-            f"xdist with {t.count} workers: scheduling overhead, and poorly isolated tests "
-            "can turn nondeterministic"
+            f"xdist with {count(t.count, 'worker')}: scheduling overhead, and poorly isolated "
+            "tests can turn nondeterministic"
         )
     if t.point == "coverage":
         return (
@@ -294,9 +299,9 @@ def _counted(t: Tradeoff) -> str:
         what = f"{t.count} deselected" if t.count else "subset scope"
         return f"reduced coverage ({what}): not a quality-gate replacement"
     if t.point == "new-failures":
-        return f"{t.count} new failures against the baseline"
+        return f"{count(t.count, 'new failure')} against the baseline"
     if t.point == "unstable":
-        return f"{t.count} unstable tests (see Instability)"
+        return f"{count(t.count, 'unstable test')} (see Instability)"
     if t.point == "not-passed":
         return f"not every run passed: {t.fact}"
     if t.point == "more-warnings":

@@ -181,7 +181,9 @@ def bench(plans: Sequence[RunPlan], schedule: Schedule, listener: Listener) -> B
     results_dir = plans[0].results_dir
     (results_dir / "logs").mkdir(parents=True, exist_ok=True)
     where = _Where(
-        describe(plans[0].interpreter), target_info(plans[0].target), uuid.uuid4().hex[:12]
+        describe(plans[0].interpreter),
+        target_info(plans[0].target, plans[0].project),
+        uuid.uuid4().hex[:12],
     )
     done: list[tuple[RunResult, Path]] = []
     walls: dict[str, list[float]] = {p.strategy.name: [] for p in plans}

@@ -71,6 +71,11 @@ def _safe(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-." else "-" for c in text) or "-"
 
 
+def file_prefix(name: str) -> str:
+    """Return how the result file names of a strategy's runs begin (see run_id)."""
+    return f"{_safe(name)}_"
+
+
 def status(m: Measured, o: Observed, *, command: bool = False) -> Status:
     """Say how the run ended. A run whose session never ended did not give pytest's verdict."""
     if m.ending != "exited":

@@ -103,7 +103,7 @@ def _shards(
     """source: the results folder whose baseline run the shards are split by (`--durations`)."""
     s = plan.strategy
     ids = collect(plan)
-    found = baseline(source, target_info(plan.target).identity)
+    found = baseline(source, target_info(plan.target, plan.project).identity)
     shards = split(
         ids, s.shards, found.seconds if found else None, s.dist if plan.workers else None
     )

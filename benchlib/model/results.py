@@ -8,9 +8,11 @@ import gc
 import hashlib
 import json
 import os
+import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +128,39 @@ def record_rows(data: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
+# What a number read from a file may be, by field name, checked beside its type: a negative
+# or unreachable time or count, read as true, was shown ("-5.00s", "-7 passed"). Times from the
+# run's start (start_s, session_s) are left out: a stepped clock may put them before it.
+# The longest wait a thread can be given (about 292 years), config's bound for timeout_s.
+MAX_SECONDS = threading.TIMEOUT_MAX
+MAX_COUNT = 2**53  # the largest whole number a JSON reader anywhere keeps exact
+_SECONDS = (0.0, MAX_SECONDS, "a number of seconds")
+_COUNT = (0.0, float(MAX_COUNT), "a count")
+BOUNDS: typed.Bounds = {
+    **dict.fromkeys(
+        ("wall_s", "cpu_user_s", "cpu_system_s", "duration_s", "setup_s", "call_s",
+         "teardown_s", "running_s", "interval_s", "mean_cost_s", "timeout_s", "predicted_s"),
+        _SECONDS,
+    ),
+    **dict.fromkeys(
+        (*(f.name for f in dataclasses.fields(Counts)), "workers", "peak_processes",
+         "workers_observed", "collected", "not_run", "round", "count", "cpus_logical",
+         "cpus_physical", "cpus_usable", "selection_size", "assigned", "peak_rss_bytes",
+         "max_single_rss_bytes", "memory_bytes"),
+        _COUNT,
+    ),
+}  # fmt: skip
+
+
+def _check_times(data: dict[str, Any]) -> None:
+    """Raise ValueError unless started_at and ended_at are ISO 8601 times."""
+    for key in ("started_at", "ended_at"):
+        try:
+            datetime.fromisoformat(data[key])
+        except (TypeError, ValueError):
+            raise ValueError(f"{key} is {data[key]!r}, not an ISO 8601 time") from None
+
+
 _RUN_FIELDS = frozenset(f.name for f in dataclasses.fields(RunResult)) - {"extra"}
 # Stored by version 2, computed since.
 _DERIVED = frozenset({"cpu_utilization"})
@@ -161,7 +196,8 @@ def from_dict(data: dict[str, Any]) -> RunResult:
     rows = record_rows(data)
     if not all(type(row) is list for row in rows):
         raise TypeError("each test must be a JSON array in the order of test_fields")
-    typed.check_rows(rows, TestRecord, TEST_FIELDS)
+    typed.check_rows(rows, TestRecord, TEST_FIELDS, BOUNDS)
+    _check_times(data)
     fields = {k: v for k, v in data.items() if k in _RUN_FIELDS}
     fields["extra"] = {
         k: v for k, v in data.items() if k not in _RUN_FIELDS | _DERIVED | {"test_fields"}
@@ -187,7 +223,9 @@ def from_dict(data: dict[str, Any]) -> RunResult:
     fields["schema_version"] = SCHEMA_VERSION
     fields["schema_minor"] = data.get("schema_minor", 0) if data["schema_version"] == 3 else 0
     result = RunResult(**fields)
-    typed.check(result, "", skip=frozenset({"tests", "extra"}))
+    typed.check(result, "", skip=frozenset({"tests", "extra"}), bounds=BOUNDS)
+    if any(type(v) is int and v < 0 for v in result.warning_categories.values()):
+        raise ValueError(f"warning_categories {result.warning_categories!r} holds a negative count")
     return result
 
 
@@ -251,8 +289,12 @@ def read(path: Path) -> dict[str, Any]:
     """Read one result file as a checked dict, for readers that need only part of it."""
     try:
         data = path.read_bytes()
+    except IsADirectoryError:
+        raise ResultError(path, "is a folder, not a result file") from None
+    except FileNotFoundError:
+        raise ResultError(path, "does not exist (a broken link?)") from None
     except OSError as exc:
-        raise ResultError(path, f"cannot read ({exc})") from None
+        raise ResultError(path, f"cannot read ({exc.strerror})") from None
     return parse(data, path)
 
 
@@ -322,7 +364,9 @@ def is_result_name(name: str) -> bool:
 
 def _is_run_file(path: Path) -> bool:
     # Hidden files are work in progress: a pending result, a temporary file being written.
-    return not path.name.startswith(".") and is_result_name(path.name) and path.is_file()
+    # A folder or a broken link named like a result is kept, to be skipped with its reason:
+    # where a run's file should be, the gate must hear that it is not.
+    return not path.name.startswith(".") and is_result_name(path.name)
 
 
 def find_result_files(paths: Iterable[Path]) -> Iterator[Path]:

@@ -14,7 +14,7 @@ import itertools
 import math
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 _NONE = type(None)
@@ -75,18 +75,34 @@ def words(hint: Any) -> str:
     return named.get(hint, "null" if hint is _NONE else getattr(hint, "__name__", str(hint)))
 
 
-def check(obj: Any, where: str, *, skip: frozenset[str] = frozenset()) -> None:
-    """Raise TypeError naming the first field of a dataclass (or nested one) of the wrong type."""
+# A field's range by its name, in any dataclass checked: (least, greatest, what it is).
+Bounds = Mapping[str, tuple[float, float, str]]
+
+
+def check(
+    obj: Any, where: str, *, skip: frozenset[str] = frozenset(), bounds: Bounds | None = None
+) -> None:
+    """Raise TypeError naming the first field of a dataclass (or nested one) of the wrong type,
+    or ValueError naming the first number out of its bounds."""
     for name, hint in hints(type(obj)).items():
         if name in skip:
             continue
         value = getattr(obj, name)
         if not fits(value, hint):
             raise TypeError(f"{where}{name} is {_short(value)}, not {words(hint)}")
+        if bounds and name in bounds:
+            in_bounds(value, f"{where}{name}", bounds[name])
         nested = value if isinstance(value, tuple) else (value,)
         for i, item in enumerate(nested):
             if dataclasses.is_dataclass(item) and not isinstance(item, type):
-                check(item, f"{where}{name}{f'[{i}]' if nested is value else ''}.")
+                check(item, f"{where}{name}{f'[{i}]' if nested is value else ''}.", bounds=bounds)
+
+
+def in_bounds(value: Any, name: str, bound: tuple[float, float, str]) -> None:
+    """Raise ValueError if a number (None and other kinds pass) is outside its bounds."""
+    low, high, what = bound
+    if type(value) in (int, float) and not low <= value <= high:
+        raise ValueError(f"{name} is {_short(value)}, out of range for {what}")
 
 
 def _short(value: Any) -> str:
@@ -97,8 +113,11 @@ def _short(value: Any) -> str:
 _MISSING = object()
 
 
-def check_rows(rows: Sequence[Sequence[Any]], cls: type, fields: Sequence[str]) -> None:
-    """Raise TypeError if a column of per-test rows (fields in order) holds a wrong type.
+def check_rows(
+    rows: Sequence[Sequence[Any]], cls: type, fields: Sequence[str], bounds: Bounds | None = None
+) -> None:
+    """Raise TypeError if a column of per-test rows (fields in order) holds a wrong type, or
+    ValueError if a number is out of its bounds.
 
     Column by column, each distinct (type, value) once: a summary reads files of 5,000 rows.
     """
@@ -114,3 +133,5 @@ def check_rows(rows: Sequence[Sequence[Any]], cls: type, fields: Sequence[str]) 
         for kind, value in seen:
             if kind is not object and not fits(value, hint):
                 raise TypeError(f"a test's {name} is {_short(value)}, not {words(hint)}")
+            if bounds and name in bounds:
+                in_bounds(value, f"a test's {name}", bounds[name])

@@ -51,6 +51,8 @@ class Config:
     results: Path  # absolute: relative paths in the file are relative to the target
     interval_s: float
     strategies: dict[str, Strategy]
+    # Who the project is, declared: copies of it (another checkout, no git remote) compare.
+    project: str | None = None
 
 
 def _is_str(v: object) -> bool:
@@ -101,6 +103,10 @@ TOP_KEYS: dict[str, Rule] = {
     "ignore": (_is_str_list, "a list of paths"),
     "timeout_s": (_is_positive, f"a number of seconds > 0 and <= {MAX_SECONDS:g}"),
     "results": (_is_str, "a folder path"),
+    "project": (
+        lambda v: isinstance(v, str) and bool(v.strip()),
+        "the project's name, the same in every copy of it (it decides which runs compare)",
+    ),
     "interval_s": (_is_positive, f"a number of seconds > 0 and <= {MAX_SECONDS:g}"),
     "markers": (_is_str, "a pytest -m expression every strategy must also match"),
     "keyword": (_is_str, "a pytest -k expression every strategy must also match"),
@@ -162,7 +168,7 @@ def _check_keys(
         if key not in rules:
             close = difflib.get_close_matches(key, rules, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(rules)}"
-            raise ConfigError(src, f"unknown key {_where(section, key)!r}", "is not known", hint)
+            raise ConfigError(src, _where(section, key), "is not a key benchlib knows", hint)
         check, expected = rules[key]
         if not check(value):
             raise ConfigError(
@@ -305,6 +311,7 @@ def load(target: Path) -> Config:
         results=target / table.get("results", "results"),
         interval_s=float(table.get("interval_s", DEFAULT_INTERVAL_S)),
         strategies=resolve(strategies, own, shared),
+        project=table.get("project"),
     )
 
 

@@ -161,8 +161,11 @@ def _git(path: Path, *args: str) -> str | None:
     return out.stdout if out.returncode == 0 else None
 
 
-def target_info(path: Path) -> Target:
-    """Return the target folder with its git commit and whether its tree is dirty."""
+def target_info(path: Path, project: str | None = None) -> Target:
+    """Return the target folder with its git commit and whether its tree is dirty.
+
+    project: the identity [tool.benchlib] declares; else the git remote, root, or the folder.
+    """
     commit = _git(path, "rev-parse", "HEAD")
     status = _git(path, "status", "--porcelain") if commit else None
     remote = _git(path, "remote", "get-url", "origin") if commit else None
@@ -171,5 +174,5 @@ def target_info(path: Path) -> Target:
         path=str(path),
         git_commit=commit.strip() if commit else None,
         git_dirty=bool(status.strip()) if status is not None else None,
-        project=(remote or root or str(path)).strip(),
+        project=(project or remote or root or str(path)).strip(),
     )

@@ -34,6 +34,7 @@ class RunPlan:
     part: Part | None = None
     selection: tuple[str, ...] = ()  # exact node ids (a shard), given to pytest in an @file
     command: tuple[str, ...] = ()  # a command step's argv, run instead of pytest
+    project: str | None = None  # the identity [tool.benchlib] declares (config.project)
 
     def pytest_args(self) -> list[str]:
         """Return pytest's arguments as a user would type them (without benchlib's plugin)."""

@@ -229,6 +229,24 @@ def check_xdist(found: Sequence[Variant], python: Interpreter) -> None:
         )  # fmt: skip
 
 
+def check_whole(strategy: Strategy) -> None:
+    """Raise InputError for a strategy a scan cannot vary as one run: steps, or shards.
+
+    A variant replaces the strategy's workers; a strategy of steps (one serial because its
+    tests are unsafe under xdist) or of shards would silently become one run of the whole
+    selection with those workers, and be called the strategy as configured.
+    """
+    if strategy.steps:
+        problem = f"has {len(strategy.steps)} steps, which a scan cannot vary one by one"
+        fix = "scan each step as a strategy of its own (its markers, its workers)"
+    elif strategy.shards > 1:
+        problem = f"runs as {strategy.shards} shards, which a scan would run as one"
+        fix = "scan a strategy with the same selection and no shards"
+    else:
+        return
+    raise InputError("strategy", strategy.name, problem, fix)
+
+
 # --- variants -----------------------------------------------------------------------------
 
 
@@ -255,6 +273,19 @@ def variants(strategy: Strategy, grid: Grid, usable: int) -> tuple[Variant, ...]
                 v = _variant(strategy, n, mode, values)
                 found.setdefault(v.strategy.name, v)
     return _linked(tuple(found.values()), strategy.name)
+
+
+def configured_note(found: Sequence[Variant], grid: Grid) -> str | None:
+    """Say when the strategy as configured is a variant the worker axis did not ask for."""
+    mine = next(v for v in found if v.configured)
+    if mine.workers in grid.workers:
+        return None
+    where = "serially" if not mine.workers else f"with {mine.workers} workers"
+    asked = ",".join(map(str, grid.workers))
+    return (
+        f"the strategy as configured runs {where} ({mine.strategy.name}), which --workers "
+        f"{asked} left out: it is scanned too, as the variant the others are compared to"
+    )
 
 
 def _variant(

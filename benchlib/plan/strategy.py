@@ -109,7 +109,45 @@ def both(first: str | None, second: str | None) -> str | None:
     """Return an expression that requires both, e.g. "(not network) and (unit)"."""
     if first is None or second is None:
         return first if second is None else second
+    # An expression already required ("-m 'not network'" in args and in markers) is once.
+    if _plain(second) in _conjuncts(first):
+        return first
+    if _plain(first) in _conjuncts(second):
+        return second
     return f"({first}) and ({second})"
+
+
+def _conjuncts(expression: str) -> set[str]:
+    """Return the parts an expression requires at its top level: "(a) and (b or c)" -> a, b or c."""
+    text, parts, depth, start = _plain(expression), [], 0, 0
+    for i, c in enumerate(text):
+        depth += (c == "(") - (c == ")")
+        if depth == 0 and text.startswith(" or ", i):
+            return {text}  # "a or b and c" requires neither: `and` binds tighter
+        if depth == 0 and text.startswith(" and ", i):
+            parts.append(text[start:i])
+            start = i + len(" and ")
+    parts.append(text[start:])
+    return {_plain(p) for p in parts} | {text}
+
+
+def _plain(expression: str) -> str:
+    """Return an expression with its spaces normalized and its outer parentheses dropped."""
+    text = " ".join(expression.replace("(", " ( ").replace(")", " ) ").split())
+    text = text.replace("( ", "(").replace(" )", ")")
+    while text.startswith("(") and text.endswith(")") and _closes_last(text):
+        text = text[1:-1].strip()
+    return text
+
+
+def _closes_last(text: str) -> bool:
+    """Tell whether the parenthesis that opens text is the one that closes it."""
+    depth = 0
+    for i, c in enumerate(text):
+        depth += (c == "(") - (c == ")")
+        if depth == 0:
+            return i == len(text) - 1
+    return False
 
 
 def split_selection(args: Iterable[str]) -> tuple[tuple[str, ...], str | None, str | None]:

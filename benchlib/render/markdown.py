@@ -1,4 +1,4 @@
-"""Render a Summary and its Advice as the report a person would write, in Markdown.
+"""Render a Summary and its Explanation as the report a person would write, in Markdown.
 
 Everything that comes from the suite (node ids, messages, descriptions, paths) goes through
 wording's escapes: a test cannot inject HTML, links or formatting into the report.
@@ -6,16 +6,12 @@ wording's escapes: a test cannot inject HTML, links or formatting into the repor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from benchlib.analyze.advice import Advice
-from benchlib.analyze.scan.pick import ScanResult
-from benchlib.analyze.summary import Profile, RunRef, SlowTest, StrategySummary, Summary
+from benchlib.analyze.summary import RunRef, StrategySummary, Summary
 from benchlib.explain import reasons
+from benchlib.explain.model import Explanation, Finding, Table
 from benchlib.explain.wording import (
     RSS_NOTE,
     budget_value,
-    cell,
     code,
     delta_words,
     fence,
@@ -23,38 +19,57 @@ from benchlib.explain.wording import (
     link,
     mib,
     noise_words,
-    recommendation_words,
     seconds,
     selection_words,
     text,
-    tradeoff_words,
     verdict_words,
 )
-from benchlib.render import mermaid, scaling
-from benchlib.render.composite import parts_section
+from benchlib.render import mermaid
 
 
-def render(summary: Summary, advice: Advice, scans: Sequence[ScanResult] = ()) -> str:
-    """Return the report: objective, baseline, strategies, gate, instability, profile, scaling,
-    advice."""
+def render(summary: Summary, e: Explanation) -> str:
+    """Return the report: the bottom line, objective, baseline, strategies, gate, instability,
+    the explanation's findings, the recommendations, evidence."""
     sections = [
-        _head(summary),
+        _head(summary, e),
         _machines(summary),
         mermaid.render(summary),
         _baseline(summary),
-        *(_strategy(i, s, advice) for i, s in enumerate(_lanes(summary), start=1)),
-        parts_section(summary),
+        *(_strategy(i, s, e) for i, s in enumerate(_lanes(summary), start=1)),
         _gate(summary),
-        reasons.where_section(summary),
         reasons.instability_section(summary),
-        _profile(summary.profile, summary),
-        scaling.section(scans),
-        _recommendations(summary, advice),
+        *(finding(f) for f in e.findings),
+        _recommendations(e),
         _missing(summary),
         _skipped(summary),
         _evidence(summary),
     ]
     return "\n\n".join(s for s in sections if s).rstrip() + "\n"
+
+
+def finding(f: Finding) -> str:
+    """Lay out one finding of the explanation as a section."""
+    lines = [f"## {f.title}"]
+    for b in f.blocks:
+        lines.append("")
+        if b.kind == "heading":
+            lines.append(f"### {b.text}")
+        elif b.kind == "list":
+            lines += [f"- {item}" for item in b.items]
+        elif b.kind == "table" and b.table is not None:
+            lines += _table(b.table)
+        else:
+            lines.append(b.text)
+    return "\n".join(lines)
+
+
+def _table(t: Table) -> list[str]:
+    align = [("---:" if n else "---") for n in t.numeric] or ["---"] * len(t.head)
+    return [
+        "| " + " | ".join(t.head) + " |",
+        "|" + "|".join(align) + "|",
+        *("| " + " | ".join(row) + " |" for row in t.rows),
+    ]
 
 
 def _lanes(summary: Summary) -> list[StrategySummary]:
@@ -65,7 +80,7 @@ def _titled(s: StrategySummary) -> str:
     return code(s.name) + (f" ({text(s.description)})" if s.description else "")
 
 
-def _head(summary: Summary) -> str:
+def _head(summary: Summary, e: Explanation) -> str:
     names = ", ".join(code(s.name) for s in _lanes(summary)) or "none besides the baseline"
     base = code(summary.baseline) if summary.baseline else "a full-scope baseline (none ran)"
     warning = (
@@ -73,6 +88,7 @@ def _head(summary: Summary) -> str:
     )
     return (
         "# Pytest Acceleration Benchmark\n\n"
+        f"**Bottom line:** {e.bottom_line}\n\n"
         f"Date: {summary.date or 'no runs'}\n\n"
         "## Objective\n\n"
         f"Measure pytest acceleration strategies ({names}) against {base}, and choose a fast "
@@ -163,12 +179,12 @@ def _checks(s: StrategySummary) -> list[str]:
     return lines
 
 
-def _strategy(number: int, s: StrategySummary, advice: Advice) -> str:
+def _strategy(number: int, s: StrategySummary, e: Explanation) -> str:
     lines = [f"## Strategy {number}: {_titled(s)}", "", "Command:", ""]
     lines += [*fence(s.command, "bash"), "", f"Status: {s.status}"]
     if s.hangs:
         lines += ["", *reasons.hang_lines(s)]
-    why = reasons.strategy_why(s)
+    why = e.why(s.name)
     if why:
         lines += ["", f"Why: {why}"]
     lines += ["", "Before/After:", "", *_before_after(s), "", "Observed output:", ""]
@@ -187,9 +203,7 @@ def _strategy(number: int, s: StrategySummary, advice: Advice) -> str:
     if s.new_failures:
         lines += ["", "New failures (failed or errored here, never in the baseline):", ""]
         lines += [f"- {code(n)}" for n in s.new_failures]
-    points = advice.tradeoffs.get(s.name, ())
-    pros = [tradeoff_words(t) for t in points if t.pro]
-    cons = [tradeoff_words(t) for t in points if not t.pro]
+    pros, cons = e.pros_cons(s.name)
     lines += ["", "Tradeoffs:", ""]
     lines.append("- Pros: " + ("; ".join(pros) + "." if pros else "none measured."))
     lines.append("- Cons: " + ("; ".join(cons) + "." if cons else "none measured."))
@@ -245,60 +259,9 @@ def _failed_run(run: RunRef) -> list[str]:
     return lines
 
 
-def _profile(p: Profile | None, summary: Summary) -> str:
-    if p is None:
-        return ""
-    lines = [
-        "## Runtime Profile (baseline)",
-        "",
-        f"From run {code(p.run_id)} of {code(p.strategy)}: {p.tests} tests, "
-        f"{seconds(p.total_s)} of test time.",
-    ]
-    if p.tests:
-        for phase, slow in (
-            ("setup", p.slowest_setup),
-            ("call", p.slowest_call),
-            ("teardown", p.slowest_teardown),
-        ):
-            lines += ["", f"Slowest in {phase}:", "", *_slow_table(slow)]
-        lines += ["", "Time by folder (down to where the time splits):", ""]
-        lines += ["| Folder | Tests | Time | Share |", "|---|---:|---:|---:|"]
-        lines += [
-            f"| {cell(code(d.directory))} | {d.tests} | {seconds(d.seconds)} | {d.share:.1%} |"
-            for d in p.directories
-        ]
-        lines += reasons.files_table(p)
-    lines += ["", *_warnings_table(summary)]
-    return "\n".join(lines)
-
-
-def _slow_table(slow: tuple[SlowTest, ...]) -> list[str]:
-    if not slow:
-        return ["None of 0.01s or more."]
-    rows = ["| Time | Test |", "|---:|---|"]
-    return rows + [f"| {seconds(t.seconds)} | {cell(code(t.nodeid))} |" for t in slow]
-
-
-def _warnings_table(summary: Summary) -> list[str]:
-    shown = [s for s in summary.strategies if s.warning_categories]
-    if not shown:
-        return ["Warnings by category: none recorded."]
-    categories = sorted({c for s in shown for c, _ in s.warning_categories})
-    head = "| Category | " + " | ".join(cell(code(s.name)) for s in shown) + " |"
-    rows = ["Warnings by category (representative run of each strategy):", "", head]
-    rows.append("|---|" + "---:|" * len(shown))
-    for cat in categories:
-        counts = [str(dict(s.warning_categories).get(cat, 0)) for s in shown]
-        rows.append(f"| {cell(code(cat))} | " + " | ".join(counts) + " |")
-    return rows
-
-
-def _recommendations(summary: Summary, advice: Advice) -> str:
+def _recommendations(e: Explanation) -> str:
     lines = ["## Summary Recommendation", ""]
-    lines += [
-        f"{i}. {recommendation_words(r, summary.baseline)}"
-        for i, r in enumerate(advice.recommendations, start=1)
-    ]
+    lines += [f"{i}. {r.text}" for i, r in enumerate(e.recommendations, start=1)]
     return "\n".join(lines)
 
 

@@ -12,7 +12,7 @@ import re
 
 from benchlib.analyze.chartdata import FAILING, RunPicture
 from benchlib.analyze.summary import StrategySummary, Summary
-from benchlib.explain.wording import seconds
+from benchlib.explain.wording import count, seconds
 
 # Letters, digits and a little punctuation: no quote, bracket, colon, hash, semicolon, comma
 # or angle bracket, each of which means something to one of Mermaid's diagram grammars.
@@ -102,7 +102,7 @@ def _tasks(p: RunPicture) -> list[str]:
         end = max(s.start_s + s.duration_s for s in lane.segments)
         failed = any(s.outcome in FAILING or s.failing for s in lane.segments)
         tests = sum(s.tests for s in lane.segments)
-        words = f"{label(lane.worker)} {tests} tests {seconds(end - start)}"
+        words = f"{label(lane.worker)} {count(tests, 'test')} {seconds(end - start)}"
         tasks.append(_task(words, "crit" if failed else "active", start, end))
     shutdown = f"shutdown {seconds(b.shutdown_s)}"
     tasks.append(_task(shutdown, "done", b.wall_s - b.shutdown_s, b.wall_s))

@@ -148,8 +148,14 @@ def _groups(rs: ResultSet) -> dict[str, dict[str, list[Run]]]:
 
 
 def _configured(variants: dict[str, list[Run]]) -> str:
-    """Return the variant the others compare to: the strategy as configured."""
-    targets = Counter(runs[0].result.strategy.compare_to for runs in variants.values())
+    """Return the variant that is the strategy as configured: a scan runs it first in each
+    round (scanplan.variants). compare_to cannot tell with a serial and one parallel variant;
+    it decides only for runs without a bench (older files)."""
+    if runs := [r.result for group in variants.values() for r in group if r.result.bench_id]:
+        newest = max(runs, key=lambda r: r.started_at).bench_id
+        first = min((r for r in runs if r.bench_id == newest), key=lambda r: r.started_at)
+        return first.strategy.name
+    targets = Counter(group[0].result.strategy.compare_to for group in variants.values())
     named = [t for t, _ in targets.most_common() if t in variants]
     return named[0] if named else next(iter(variants))
 

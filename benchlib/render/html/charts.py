@@ -8,13 +8,13 @@ intervals are judge's, the parts and bounds timeline's, the lanes and series cha
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from benchlib.analyze.chartdata import RunPicture, Scan, ScanPoint
+from benchlib.analyze.chartdata import Prediction, RunPicture, Scan, ScanPoint
 from benchlib.analyze.judge import Judgement
 from benchlib.analyze.summary import RunRef, StrategySummary, Summary
 from benchlib.analyze.timeline import PARTS
-from benchlib.explain.wording import factor_words, mib, seconds, verdict_words
+from benchlib.explain.wording import count, mib, seconds, verdict_words
 from benchlib.render.html import svg
 from benchlib.render.html.svg import Chart, Shape
 
@@ -43,17 +43,6 @@ def pictures(summary: Summary) -> list[RunPicture]:
     return [by_name[s.name] for s in summary.strategies if s.name in by_name]
 
 
-def speedup_label(j: Judgement | None) -> str:
-    """Say a judgement in a few words (its title says it in full, as verdict_words does)."""
-    if j is None or j.speedup is None or j.word == "not compared":
-        return "not compared" if j else ""
-    if j.word in ("faster", "slower"):
-        return factor_words(j.speedup)
-    if j.word == "single run":
-        return f"{factor_words(j.speedup)}, single run"
-    return "no significant difference"
-
-
 def _top(summary: Summary) -> float:
     walls = [r.wall_s for r in summary.runs] + [p.wall_s for p in summary.charts.pictures]
     return max(walls, default=1.0)
@@ -62,7 +51,7 @@ def _top(summary: Summary) -> float:
 # --- wall times ------------------------------------------------------------------------------
 
 
-def walls(summary: Summary) -> Chart | None:
+def walls(summary: Summary, labels: Mapping[str, str]) -> Chart | None:
     """Each run as a point, the median, the interval against the baseline, the baseline line."""
     shown = [s for s in summary.strategies if any(r.strategy == s.name for r in summary.runs)]
     if not shown:
@@ -76,7 +65,7 @@ def walls(summary: Summary) -> Chart | None:
         by_name[r.strategy].append(r)
     for i, s in enumerate(shown):
         y = 22 + row_h * i + row_h / 2
-        label = "baseline" if s.name == summary.baseline else speedup_label(s.vs_baseline)
+        label = labels.get(s.name, "")  # the explanation's: it names what it is against
         shapes += _wall_row(s, label, by_name[s.name], scale, y, colour(summary, s.name))
     shapes += _baseline_line(summary, scale, 18, bottom)
     legend = (("dot", "a counted run"), ("dot left-out", "warm-up or left out"), ("ci", "95% CI"))
@@ -213,26 +202,47 @@ def _parts_row(p: RunPicture, scale: svg.Scale, y: float) -> list[Shape]:
 
 
 def scan(found: Scan, index: int) -> Chart:
-    """Draw measured medians with their intervals, and the predictions dashed and labelled."""
+    """Draw the measured medians with their intervals, the fitted curve, and each machine
+    size's predictions as its own dashed, hollow series in a band of their own.
+
+    No text is drawn inside the plot: what a mark is, the legend says, so no label can sit
+    over a point.
+    """
+    series = _predicted_series(found)
     walls = [p.wall_s_median for p in found.points] + [p.wall_s for p in found.predicted]
     walls += [p.ci_high for p in found.points if p.ci_high is not None]
     workers = [p.workers for p in found.points] + [p.workers for p in found.predicted]
+    workers += [found.cpus] if found.cpus else []
     wt = tuple(t for t in svg.nice_ticks(max(workers, default=1), 8) if t == int(t))  # whole
-    x = svg.Scale(wt[-1], svg.LABELS_W, svg.WIDTH - svg.RIGHT_W - 80)
+    # Room left of 0 workers: a ringed serial point must not touch the time ticks.
+    x = svg.Scale(wt[-1], svg.LABELS_W + 16, svg.WIDTH - svg.RIGHT_W - 80)
     yt = svg.nice_ticks(max(walls, default=1.0), 5)
     y = svg.Scale(yt[-1], 14 + SCAN_H, 14)
-    shapes = svg.y_axis(y, yt, x.start, x.end, "s")
+    measured_max = max((p.workers for p in found.points), default=0)
+    shapes = []
+    if found.predicted:  # predictions live beyond the measurements, on a shaded band
+        left = x(measured_max)
+        shapes.append(svg.rect(left, 14, x.end - left, SCAN_H, "predicted-band"))
+    shapes += svg.y_axis(y, yt, svg.LABELS_W, x.end, "s")
     shapes += svg.x_axis(x, wt, 14 + SCAN_H, 14 + SCAN_H, "", "xdist workers (0: serial)")
-    dists = list(dict.fromkeys([p.dist for p in found.points] + [p.dist for p in found.predicted]))
+    if found.cpus:
+        title = f"this machine: {found.cpus} usable CPUs"
+        cpus = (("kind", "cpus"),)
+        shapes.append(svg.line(x(found.cpus), 14, x(found.cpus), 14 + SCAN_H, "cpus", title, cpus))
+    shapes += _fitted(found, measured_max, x, y)
+    dists = list(dict.fromkeys(p.dist for p in found.points))
+    for i, dist in enumerate(dists):
+        shapes += _measured_line(found, dist, x, y, f"d{i % PALETTE}")
     for p in found.points:
         shapes += _scan_point(p, x, y, f"d{dists.index(p.dist) % PALETTE}")
-    for i, dist in enumerate(dists):
-        shapes += _scan_lines(found, dist, x, y, f"d{i % PALETTE}")
+    legend = [(f"d{i % PALETTE}", f"measured, --dist {d}" if d else "measured, serial")
+              for i, d in enumerate(dists)]  # fmt: skip
+    for i, (label, points) in enumerate(series):
+        cls = f"d{(len(dists) + i) % PALETTE}"
+        shapes += _prediction(label, points, x, y, cls)
+        legend.append((f"{cls} predicted", label))
     shapes += _recommended(found, x, y)
-    legend = tuple(
-        (f"d{i % PALETTE}", f"--dist {d}" if d else "serial") for i, d in enumerate(dists)
-    )
-    legend += (("predicted", "predicted (dashed)"),)
+    legend += _keys(found)
     fit = "; ".join(f"{k} = {v}" for k, v in found.fit)
     notes = (f"Fit: {fit}.",) if fit else ()
     return Chart(
@@ -240,12 +250,44 @@ def scan(found: Scan, index: int) -> Chart:
         f"Scaling of {found.strategy} over workers",
         14 + SCAN_H + svg.AXIS_H,
         tuple(shapes),
-        legend,
+        tuple(legend),
         notes=notes,
     )
 
 
 SCAN_H = 220
+
+
+def _keys(found: Scan) -> list[tuple[str, str]]:
+    keys = [("whisker", "95% interval of a measured median")]
+    if found.curve:
+        keys.append(("fit", "fitted curve over the measured worker counts"))
+    if found.predicted:
+        keys.append(("predicted-band", "predictions, not measurements (shaded)"))
+    if found.cpus:
+        keys.append(("cpus", f"this machine: {found.cpus} usable CPUs (dotted line)"))
+    if found.recommended_workers is not None:
+        keys.append(("recommended", "recommended (ringed)"))
+    return keys
+
+
+def _predicted_series(found: Scan) -> list[tuple[str, list[Prediction]]]:
+    """Group predictions by the machine they are for: this one as loaded, or an idle size."""
+    groups: dict[tuple[bool, float, str | None], list[Prediction]] = defaultdict(list)
+    for p in found.predicted:
+        groups[(p.on_this_machine, p.cpus or 0.0, p.dist)].append(p)
+    several = len({d for _, _, d in groups}) > 1
+    found_series = []
+    for (here, cpus, dist), points in sorted(groups.items(), key=lambda g: (not g[0][0], g[0][1])):
+        if here:
+            label = "predicted: this machine as it was" + (
+                f" ({found.cpus} CPUs)" if found.cpus else ""
+            )
+        else:
+            label = f"predicted: an idle machine with {cpus:g} CPUs"
+        label += f", --dist {dist}" if several and dist else ""
+        found_series.append((label, sorted(points, key=lambda p: p.workers)))
+    return found_series
 
 
 def _scan_point(p: ScanPoint, x: svg.Scale, y: svg.Scale, cls: str) -> list[Shape]:
@@ -259,32 +301,55 @@ def _scan_point(p: ScanPoint, x: svg.Scale, y: svg.Scale, cls: str) -> list[Shap
             svg.line(x(p.workers), y(p.ci_low), x(p.workers), y(p.ci_high), f"whisker {cls}")
         )
     rss = f", peak RSS {mib(p.peak_rss_bytes)}" if p.peak_rss_bytes is not None else ""
-    title = (
-        f"{p.workers} workers{dist}: median {seconds(p.wall_s_median)} of {p.runs} runs{ci}{rss}"
-    )
+    workers = "serial" if p.workers == 0 else count(p.workers, "worker")
+    title = f"{workers}{dist}: median {seconds(p.wall_s_median)} of {count(p.runs, 'run')}{ci}{rss}"
     shapes.append(svg.circle(x(p.workers), y(p.wall_s_median), 4.5, f"dot {cls}", title, data))
     return shapes
 
 
-def _scan_lines(found: Scan, dist: str | None, x: svg.Scale, y: svg.Scale, cls: str) -> list[Shape]:
-    """Join the measured medians; dash the predictions on from the last measured point."""
+def _measured_line(
+    found: Scan, dist: str | None, x: svg.Scale, y: svg.Scale, cls: str
+) -> list[Shape]:
     measured = sorted((p.workers, p.wall_s_median) for p in found.points if p.dist == dist)
-    predicted = sorted((p.workers, p.wall_s) for p in found.predicted if p.dist == dist)
+    if len(measured) < 2:
+        return []
+    return [svg.polyline([(x(w), y(v)) for w, v in measured], f"series {cls}")]
+
+
+def _fitted(found: Scan, up_to: int, x: svg.Scale, y: svg.Scale) -> list[Shape]:
+    """Draw the fitted curve from 1 worker to the most measured (it is fitted there only)."""
+    if found.curve is None or up_to < 2:
+        return []
+    serial, parallel, per_worker = found.curve
+    steps = 40
+    ns = [1 + (up_to - 1) * i / steps for i in range(steps + 1)]
+    points = [(x(n), y(max(serial + parallel / n + per_worker * n, 0.0))) for n in ns]
+    times = "\N{MULTIPLICATION SIGN}"
+    title = f"fitted: wall(n) = {serial:.3f} + {parallel:.3f} / n + {per_worker:.3f} {times} n"
+    return [svg.polyline(points, "fit", title, (("kind", "fit"),))]
+
+
+def _prediction(
+    label: str, points: Sequence[Prediction], x: svg.Scale, y: svg.Scale, cls: str
+) -> list[Shape]:
+    data: svg.Data = (("series", label),)
     shapes = []
-    if len(measured) > 1:
-        shapes.append(svg.polyline([(x(w), y(v)) for w, v in measured], f"series {cls}"))
-    if not predicted:
-        return shapes
-    title = "predicted: " + ", ".join(f"{w} workers {seconds(v)}" for w, v in predicted)
-    dashed = [(x(w), y(v)) for w, v in [*measured[-1:], *predicted]]
-    shapes.append(
-        svg.polyline(dashed, f"series predicted {cls}", title, (("kind", "predicted-line"),))
-    )
-    for w, v in predicted:
-        words = f"predicted: {w} workers, {seconds(v)}"
-        data = (("kind", "predicted"), ("workers", str(w)))
-        shapes.append(svg.circle(x(w), y(v), 3.5, f"dot hollow {cls}", words, data))
-    shapes.append(svg.text(dashed[-1][0] + 8, dashed[-1][1] + 4, "predicted", "sub"))
+    if len(points) > 1:
+        title = label + ": " + ", ".join(f"{p.workers} workers {seconds(p.wall_s)}" for p in points)
+        line = [(x(p.workers), y(p.wall_s)) for p in points]
+        shapes.append(
+            svg.polyline(
+                line, f"series predicted {cls}", title, (*data, ("kind", "predicted-line"))
+            )
+        )
+    for p in points:
+        words = f"{label}: {p.workers} workers, {seconds(p.wall_s)}"
+        shapes.append(
+            svg.circle(
+                x(p.workers), y(p.wall_s), 3.5, f"dot hollow {cls}", words,
+                (*data, ("kind", "predicted"), ("workers", str(p.workers))),
+            )
+        )  # fmt: skip
     return shapes
 
 
@@ -299,8 +364,5 @@ def _recommended(found: Scan, x: svg.Scale, y: svg.Scale) -> list[Shape]:
         return []
     p = pick[0]
     cx, cy = x(p.workers), y(p.wall_s_median)
-    title = f"recommended: {p.workers} workers" + (f", --dist {p.dist}" if p.dist else "")
-    return [
-        svg.circle(cx, cy, 9, "recommended", title, (("kind", "recommended"),)),
-        svg.text(cx, cy - 14, "recommended", "sub", "middle"),
-    ]
+    title = f"recommended: {count(p.workers, 'worker')}" + (f", --dist {p.dist}" if p.dist else "")
+    return [svg.circle(cx, cy, 9, "recommended", title, (("kind", "recommended"),))]

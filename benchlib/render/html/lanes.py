@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from benchlib.analyze.chartdata import RunPicture, Segment
 from benchlib.analyze.summary import Summary
-from benchlib.explain.wording import RSS_NOTE, first_line, seconds
+from benchlib.explain.wording import RSS_NOTE, count, first_line, seconds
 from benchlib.render.html import svg
 from benchlib.render.html.charts import OUTCOMES, PART_NAMES, colour, pictures
 from benchlib.render.html.svg import Chart, Shape
@@ -51,7 +51,7 @@ def _run_lanes(p: RunPicture, scale: svg.Scale, y: float) -> tuple[list[Shape], 
     shapes += _fixed_phases(p, scale, y + 6)
     bottom = y + HEADER_H + len(p.lanes) * (LANE_H + LANE_GAP)
     end = scale(p.wall_s)
-    title = f"{p.strategy}: run {p.run_id} ended at {seconds(p.wall_s)}, {p.tests} tests"
+    title = f"{p.strategy}: run {p.run_id} ended at {seconds(p.wall_s)}, {count(p.tests, 'test')}"
     shapes.append(svg.line(end, y + 2, end, bottom, "run-end", title, (*data, ("kind", "end"))))
     y += HEADER_H
     for lane in p.lanes:

@@ -10,19 +10,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from benchlib import __version__, stats
-from benchlib.analyze.advice import Advice
 from benchlib.analyze.summary import StrategySummary, Summary, UnstableTest
+from benchlib.explain.model import Explanation, Finding, plain
 from benchlib.explain.wording import (
     RSS_NOTE,
     delta_words,
     first_line,
     mib,
-    recommendation_words,
     seconds,
-    tradeoff_words,
     verdict_words,
 )
 from benchlib.render.html import charts, lanes
@@ -30,6 +28,8 @@ from benchlib.render.html.svg import Chart
 
 Inline = tuple[tuple[str, str], ...]  # ("text" | "code", value): Markdown words, made safe
 _MD_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()!|~])")
+_MD_BOLD = re.compile(r"(?<!\\)\*\*")
+_MD_EMPHASIS = re.compile(r"(?<![\\*\w])\*(?=\S)([^*]+?)(?<=\S)(?<!\\)\*(?![*\w])")
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 
 
@@ -40,12 +40,32 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Section:
+    """One finding of the explanation, its sentences split for the template."""
+
+    key: str
+    title: Inline
+    blocks: tuple[tuple[str, Inline, tuple[Inline, ...], HtmlTable | None], ...]
+
+
+@dataclass(frozen=True)
+class HtmlTable:
+    head: tuple[Inline, ...]
+    rows: tuple[tuple[Inline, ...], ...]
+    numeric: tuple[bool, ...]
+
+
+@dataclass(frozen=True)
 class Page:
     """Everything the template shows, as plain values: it only lays them out."""
 
     summary: Summary
+    bottom_line: Inline
     recommendations: tuple[Inline, ...]
     tradeoffs: dict[str, tuple[tuple[bool, Inline], ...]]
+    whys: dict[str, Inline]
+    verdicts: dict[str, Inline]  # by strategy: against its compare_to, naming it
+    sections: tuple[Section, ...]
     charts: tuple[tuple[str, str, Chart | None], ...]  # (anchor, heading, chart)
     scans: tuple[Chart, ...]
     logs: dict[str, Link | None]  # by strategy: its representative run's log
@@ -56,26 +76,34 @@ class Page:
     rss_note: str
 
 
-def render(summary: Summary, advice: Advice) -> str:
+def render(summary: Summary, e: Explanation) -> str:
     """Return the report as one HTML document."""
     from benchlib.render.html import template  # Jinja2 only when a page is rendered
 
-    return template.render(page(summary, advice), HELPERS)
+    return template.render(page(summary, e), HELPERS)
 
 
-def page(summary: Summary, advice: Advice) -> Page:
-    """Collect what the page shows."""
+def page(summary: Summary, e: Explanation) -> Page:
+    """Collect what the page shows: the explanation's words, split into text and code."""
     return Page(
         summary=summary,
-        recommendations=tuple(
-            inline(recommendation_words(r, summary.baseline)) for r in advice.recommendations
-        ),
+        bottom_line=inline(e.bottom_line),
+        recommendations=tuple(inline(r.text) for r in e.recommendations),
         tradeoffs={
-            name: tuple((t.pro, inline(tradeoff_words(t))) for t in points)
-            for name, points in advice.tradeoffs.items()
+            name: tuple(
+                (t.kind == "pro", inline(t.text)) for t in e.tradeoffs if t.strategy == name
+            )
+            for name in dict.fromkeys(t.strategy or "" for t in e.tradeoffs)
         },
+        whys={w.strategy or "": inline(w.text) for w in e.whys},
+        verdicts={
+            s.name: inline(v.text)
+            for s in summary.strategies
+            if s.comparison and (v := e.verdict(s.name, s.comparison.before))
+        },
+        sections=tuple(section(f) for f in e.findings),
         charts=(
-            ("walls", "Wall time", charts.walls(summary)),
+            ("walls", "Wall time", charts.walls(summary, {n: plain(x) for n, x in e.labels})),
             ("parts", "Where the time went", charts.parts(summary)),
             ("timelines", "Worker timelines", lanes.lanes(summary)),
             ("resources", "Resources over time", lanes.resources(summary)),
@@ -88,6 +116,28 @@ def page(summary: Summary, advice: Advice) -> Page:
         method=f"Speed-up = base median / current median; interval: {stats.METHOD}.",
         rss_note=RSS_NOTE,
     )
+
+
+def _cell(markdown: str) -> Inline:
+    # A Markdown table escapes its pipes, code spans' included (wording.cell); a page's does not.
+    return inline(markdown.replace("\\|", "|"))
+
+
+def section(f: Finding) -> Section:
+    blocks = []
+    for b in f.blocks:
+        t = b.table
+        table = (
+            HtmlTable(
+                tuple(_cell(c) for c in t.head),
+                tuple(tuple(_cell(c) for c in row) for row in t.rows),
+                t.numeric,
+            )
+            if t is not None
+            else None
+        )
+        blocks.append((b.kind, inline(b.text), tuple(inline(i) for i in b.items), table))
+    return Section(f.key, inline(f.title), tuple(blocks))
 
 
 def link(path: str) -> Link:
@@ -110,14 +160,30 @@ def inline(markdown: str) -> Inline:
         close = re.compile(rf"(?<!`){fence}(?!`)").search(markdown, m.end())
         if close is None:
             continue
-        parts.append(("text", _plain(markdown[at : m.start()])))
+        parts += _linked(markdown[at : m.start()])
         parts.append(("code", _code(markdown[m.end() : close.start()])))
         at = close.end()
-    parts.append(("text", _plain(markdown[at:])))
+    parts += _linked(markdown[at:])
     return tuple(p for p in parts if p[1])
 
 
+# wording.link's `[text](url)`: its text escaped, its url quoted (no parenthesis left in it).
+_MD_LINK = re.compile(r"(?<!\\)\[(.*?)(?<!\\)\]\(([^()\s]*)\)")
+
+
+def _linked(markdown: str) -> list[tuple[str, str]]:
+    """Split text around its links: ("link", text + newline + href), the href made safe."""
+    parts, at = [], 0
+    for m in _MD_LINK.finditer(markdown):
+        parts.append(("text", _plain(markdown[at : m.start()])))
+        parts.append(("link", _plain(m.group(1)) + "\n" + link(unquote(m.group(2))).href))
+        at = m.end()
+    return [*parts, ("text", _plain(markdown[at:]))]
+
+
 def _plain(value: str) -> str:
+    value = _MD_BOLD.sub("", value)  # emphasis: the page says the words, not the marks
+    value = _MD_EMPHASIS.sub(r"\1", value)
     value = _MD_ESCAPED.sub(r"\1", value)
     for entity, char in _ENTITIES:
         value = value.replace(entity, char)
@@ -152,29 +218,14 @@ def unstable_logs(summary: Summary, u: UnstableTest) -> list[tuple[str, Link]]:
     return [(f"{r.strategy} round {r.round + 1}", link(r.log_path)) for r in runs]
 
 
-def parts_rows(summary: Summary) -> list[tuple[str, list[str], str]]:
-    """Return each pictured strategy's parts and its lower bound, as table cells."""
-    rows = []
-    for p in charts.pictures(summary):
-        if p.breakdown is None:
-            continue
-        cells = [seconds(v) for _, v in p.breakdown.parts()]
-        bound = f"{seconds(p.bound.bound_s)} ({p.bound.term})" if p.bound else "-"
-        rows.append((p.strategy, [*cells, seconds(p.breakdown.wall_s)], bound))
-    return rows
-
-
 HELPERS: dict[str, Any] = {
     "wall_cell": wall_cell,
     "outcomes_cell": outcomes_cell,
-    "parts_rows": parts_rows,
     "verdict_words": verdict_words,
     "delta_words": delta_words,
-    "speedup_label": charts.speedup_label,
     "first_line": first_line,
     "seconds": seconds,
     "mib": mib,
-    "part_names": charts.PART_NAMES,
     "link": link,
     "unstable_logs": unstable_logs,
 }

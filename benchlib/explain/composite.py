@@ -27,6 +27,9 @@ def parts_section(summary: Summary) -> str:
     for name in names:
         runs = [run for run in summary.logical if run.strategy == name]
         lines += ["", *_logical_table(name, runs), "", *_parts_table(runs)]
+        steps = summary.strategy(name).steps if name in {x.name for x in summary.strategies} else ()
+        lines += ["", "Its steps, run in turn:", ""] if steps else []
+        lines += [f"- Step {i}: {code(c)}" for i, c in enumerate(steps, start=1)]
     return "\n".join(lines)
 
 

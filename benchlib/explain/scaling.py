@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 from benchlib.analyze.judge import Judgement
 from benchlib.analyze.scan.pick import Choice, Curve, Point, ScanResult, Simulation, TimeSplit
-from benchlib.explain.wording import RSS_NOTE, cell, code, mib, seconds, text, verdict_words
+from benchlib.explain.wording import RSS_NOTE, cell, code, count, mib, seconds, text, verdict_words
 
 # --- words shared by Markdown and the terminal ----------------------------------------------
 
@@ -109,9 +109,9 @@ def _scan_section(s: ScanResult) -> str:
         f"## Scaling: {code(s.strategy)} over workers and --dist modes",
         "",
         f"Machine: {s.cpus} usable CPUs. The strategy as configured is "
-        f"{code(s.configured)}; every verdict below is against it. The lane recommendations "
-        "at the end of this report apply their own rule (the fastest significant gain over the "
-        "baseline); this section's rule is stated with its choice.",
+        f"{code(s.configured)}; every verdict below is against it. Its pick, with its rule, is "
+        "what the recommendations at the end of this report name for this strategy and its "
+        "variants.",
         *_mismatch_lines(s),
         "",
         *_points_table(s.points),
@@ -251,9 +251,9 @@ def render_table(s: ScanResult) -> str:
     for p in s.points:
         wall = seconds(p.wall_s_median) if p.wall_s_median is not None else "-"
         against = _against(p.vs_configured)
-        lines.append(f"  {p.variant.ljust(width)}  {wall:>8}  {p.runs:>2} runs  {against}")
+        lines.append(f"  {p.variant.ljust(width)}  {wall:>8}  {count(p.runs, 'run'):>7}  {against}")
     lines += [
-        f"MISMATCH: {m.variant} ended {m.count} test(s) differently from {m.against}"
+        f"MISMATCH: {m.variant} ended {count(m.count, 'test')} differently from {m.against}"
         for m in s.mismatches
     ]
     for c in s.curves:
