@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchlib import report
+from benchlib import fastlane, fit, report
 from benchlib.analyze import chartdata, resultset, summary
 from benchlib.analyze.scan import pick, stored
 from benchlib.analyze.scan.pick import Rule, ScanResult
@@ -31,6 +31,8 @@ class Report:
     summary: Summary
     scans: tuple[ScanResult, ...]
     explanation: Explanation
+    # The project as `run` found it, coverage given up, the fast lane (fastlane.analyze).
+    project: fastlane.Findings | None = None
 
 
 def read(
@@ -56,7 +58,8 @@ def read(
     mine = (chartdata.scan_from_json(stored.to_json(s), here) for s in scans)
     drawn = {c.strategy: c for c in (*found, *mine)}
     facts = summary.build(resultset.ResultSet(rs.runs, (*rs.skipped, *bad)), tuple(drawn.values()))
-    return Report(facts, scans, explanation.build(facts, scans))
+    project = fastlane.analyze(facts, rs, fit.load(list(paths)))
+    return Report(facts, scans, explanation.build(facts, scans), project)
 
 
 def summarize(paths: Sequence[Path], *, workers: int | None = None) -> Summary:
@@ -86,7 +89,9 @@ def write(
     scan_file = next((s for s in r.scans if s.strategy == scan_of), None)
     if scan_file is None and len(r.scans) == 1 and scan_of is None:
         scan_file = r.scans[0]
-    return report.write_outputs(r.summary, r.explanation, out, scan_file=scan_file, note=note)
+    return report.write_outputs(
+        r.summary, r.explanation, out, scan_file=scan_file, note=note, project=r.project
+    )
 
 
 def stopped(stopped: str | None, time: pick.TimeSplit | None, strategy: str) -> Adjust:

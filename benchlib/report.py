@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchlib import links, stats
+from benchlib import fastlane, fitwords, links, stats
 from benchlib.analyze import advice
 from benchlib.analyze.judge import BudgetResult
 from benchlib.analyze.resultset import SkippedFile
@@ -63,6 +63,7 @@ def write_outputs(
     *,
     scan_file: ScanResult | None = None,
     note: Callable[[str], None] | None = None,
+    project: fastlane.Findings | None = None,
 ) -> list[Path]:
     """Write summary.md, summary.json and report.html (and scan.json for scan_file); append
     the Markdown to $GITHUB_STEP_SUMMARY if set.
@@ -72,7 +73,7 @@ def write_outputs(
     """
     from benchlib.render.html import page as htmlreport  # the summary only, never a run
 
-    text = markdown.render(summary, e)
+    text = _with_section(markdown.render(summary, e), project)
     written = [out_dir / "summary.md", out_dir / "summary.json", out_dir / "report.html"]
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -81,8 +82,11 @@ def write_outputs(
             written.append(out_dir / stored.SCAN_FILE)
             results.write_atomic(written[-1], stored.render(scan_file))
         results.write_atomic(written[0], text)
-        results.write_atomic(written[1], render_json(summary, e))
-        results.write_atomic(written[2], htmlreport.render(summary, e))
+        results.write_atomic(written[1], render_json(summary, e, project))
+        page = htmlreport.render(summary, e)
+        if project is not None:
+            page = page.replace("</main>", fitwords.html_section(project) + "</main>", 1)
+        results.write_atomic(written[2], page)
     except OSError as exc:
         raise InputError(
             "out", str(out_dir), f"cannot hold the summary ({exc.strerror or exc})",
@@ -90,15 +94,24 @@ def write_outputs(
         ) from None  # fmt: skip
     step = os.environ.get("GITHUB_STEP_SUMMARY")
     if step:
-        page = links.run_page(os.environ)  # relative links cannot resolve on that page
+        run = links.run_page(os.environ)  # relative links cannot resolve on that page
         try:
-            append_step_summary(Path(step), links.for_page(text, page) if page else text)
+            append_step_summary(Path(step), links.for_page(text, run) if run else text)
             written.append(Path(step))
         except InputError as exc:
             if note is None:
                 raise
             note(f"{exc.message}; the summary is in {out_dir} all the same")
     return written
+
+
+def _with_section(text: str, project: fastlane.Findings | None) -> str:
+    """Put the project's section before the report's first section: it says what ran."""
+    section = fitwords.markdown(project) if project is not None else ""
+    if not section:
+        return text
+    head, sep, rest = text.partition("\n## ")
+    return f"{head}\n{section}\n{sep}{rest}" if sep else f"{text}\n{section}\n"
 
 
 def append_step_summary(step: Path, text: str) -> None:
@@ -118,7 +131,9 @@ def render_markdown(summary: Summary, e: Explanation | None = None) -> str:
     return markdown.render(summary, e or explanation.build(summary))
 
 
-def render_json(summary: Summary, e: Explanation | None = None) -> str:
+def render_json(
+    summary: Summary, e: Explanation | None = None, project: fastlane.Findings | None = None
+) -> str:
     """Return the summary's facts and their explanation as JSON, for tools."""
     e = e or explanation.build(summary)
     found = advice.advise(summary)  # the rules' data; their words are the explanation's
@@ -149,6 +164,8 @@ def render_json(summary: Summary, e: Explanation | None = None) -> str:
         # A chart's thousands of segments and samples: the result files hold them already.
         del picture["lanes"], picture["resources"]
     _logical_json(summary, data)
+    if project is not None:
+        data["project"] = {**dataclasses.asdict(project), "lines": fitwords.all_lines(project)}
     data["recommendations"] = [
         {**dataclasses.asdict(r), "strategy": w.strategy, "text": w.text}
         for r, w in zip(found.recommendations, e.recommendations, strict=True)

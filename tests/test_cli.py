@@ -158,14 +158,14 @@ def test_init_never_overwrites(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
     first = suitekit.benchlib("init", "--target", str(tmp_path))
     assert first.returncode == 0, first.stderr
-    assert "added [tool.benchlib]" in first.stdout
-    assert "created" in first.stdout
+    assert "(pyproject.toml is left as it is)" in first.stdout
+    assert (tmp_path / "pyproject.toml").read_text() == '[project]\nname = "x"\n'
     noxfile = (tmp_path / "noxfile.py").read_text()
-    pyproject = (tmp_path / "pyproject.toml").read_text()
+    own = (tmp_path / "benchlib.toml").read_text()
     second = suitekit.benchlib("init", "--target", str(tmp_path))
     assert second.stdout.count("kept") == 2
     assert (tmp_path / "noxfile.py").read_text() == noxfile
-    assert (tmp_path / "pyproject.toml").read_text() == pyproject
+    assert (tmp_path / "benchlib.toml").read_text() == own
     listed = suitekit.benchlib("list", "--target", str(tmp_path))
     assert listed.returncode == 0, listed.stderr
 

@@ -125,14 +125,6 @@ def test_missing_target(tmp_path: Path) -> None:
         config.load(tmp_path / "nope")
 
 
-def test_unregistered_marker_warns(tmp_path: Path) -> None:
-    cfg = config.load(project(tmp_path, "[tool.pytest.ini_options]\nmarkers = ['slow: slow']\n"))
-    [warning] = config.unregistered_markers(cfg, ["unit", "serial-full"])
-    assert "marker 'unit' is not registered" in warning
-    (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    unit: fast\n")
-    assert config.unregistered_markers(cfg, ["unit"]) == []
-
-
 def test_every_top_level_key_is_read(tmp_path: Path) -> None:
     cfg = config.load(
         project(

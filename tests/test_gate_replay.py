@@ -65,7 +65,7 @@ def project(tmp_path: Path, head_tests: str) -> tuple[Path, str, str]:
     repo.mkdir()
     (repo / "pyproject.toml").write_text(PYPROJECT)
     (repo / "test_work.py").write_text(TESTS)
-    lines = scaffold.init(repo, ci=True)
+    lines = scaffold.init(repo, gate=True)
     assert any(scaffold.WORKFLOW in line and "created" in line for line in lines), lines
     git(repo, "init", "-q", "-b", "main")
     git(repo, "remote", "add", "origin", "https://example.invalid/project.git")

@@ -24,10 +24,10 @@ PACKAGE = Path(benchlib.__file__).parent
 STAGES: tuple[tuple[str, ...], ...] = (
     ("__init__", "errors", "stats"),
     ("model",),
-    ("plan",),
+    ("plan", "probe", "fit", "cicommand", "fitplan"),
     ("measure", "gatebench"),
-    ("analyze", "exports", "links"),
-    ("explain",),
+    ("analyze", "fastlane", "exports", "links"),
+    ("explain", "fitwords"),
     ("render", "gatereport"),
     ("report", "pipeline"),
     ("cli", "noxsessions", "__main__"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import pytest
+import suitekit
 
 from benchlib.cli import scaffold
 from benchlib.plan import config
@@ -81,7 +83,7 @@ def test_an_unreadable_origin_says_what_to_edit(tmp_path: Path, text: str) -> No
 
 
 @integration
-def test_noxfile_installs_benchlib_as_this_environment_has_it(tmp_path: Path) -> None:
+def test_noxfile_installs_benchlib_from_one_relative_editable_line(tmp_path: Path) -> None:
     direct = json.loads(
         importlib.metadata.distribution("benchlib").read_text("direct_url.json") or "{}"
     )
@@ -90,24 +92,37 @@ def test_noxfile_installs_benchlib_as_this_environment_has_it(tmp_path: Path) ->
     source = url2pathname(urlsplit(direct["url"]).path)
     proc = init(tmp_path)
     assert proc.returncode == 0, proc.stderr
-    expected = f'session.install("-e", "{source}")'
-    assert f"    {expected}\n" in (tmp_path / "noxfile.py").read_text()
-    assert expected in proc.stdout
+    noxfile = (tmp_path / "noxfile.py").read_text()
+    relative = Path(os.path.relpath(source, tmp_path)).as_posix()
+    assert f'\nBENCHLIB = ["-e", "{relative}"]\n' in noxfile
+    assert f'"{source}"' not in noxfile  # never an absolute path of this machine unless asked
+    assert "# ///" not in noxfile and "import benchlib" not in noxfile  # nox alone loads it
+    asked = tmp_path / "asked"
+    asked.mkdir()
+    subprocess.run(
+        [sys.executable, "-m", "benchlib", "init", "--target", str(asked),
+         "--benchlib", "git+https://example.org/benchlib@v1"],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert (
+        '\nBENCHLIB = ["git+https://example.org/benchlib@v1"]\n'
+        in (asked / "noxfile.py").read_text()
+    )
 
 
 @integration
-def test_the_written_noxfile_lists_a_session_per_strategy(tmp_path: Path) -> None:
+def test_the_written_noxfile_lists_its_sessions_where_only_nox_is(tmp_path: Path) -> None:
     assert init(tmp_path).returncode == 0
     listed = subprocess.run(
-        [sys.executable, "-m", "nox", "-l", "--json", "-t", "benchlib-strategy"],
+        [sys.executable, "-m", "nox", "-l"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert listed.returncode == 0, listed.stderr
-    sessions = [s["session"] for s in json.loads(listed.stdout)]
-    assert sessions == ["bench-serial-full", "bench-unit", "bench-xdist-unit", "bench-gate"]
+    sessions = [ln.split()[1] for ln in listed.stdout.splitlines() if ln[:2] in ("* ", "- ")]
+    assert sessions == ["bench", "bench-list", "summary"]
 
 
 @integration
@@ -162,19 +177,59 @@ def test_an_existing_venv_becomes_the_python(tmp_path: Path) -> None:
     venv_python.write_text("")
     proc = init(tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert 'python = ".venv/bin/python", the .venv found there' in proc.stdout
-    pyproject = (tmp_path / "pyproject.toml").read_text()
-    assert '\npython = ".venv/bin/python"' in pyproject
-
+    assert '\npython = ".venv/bin/python"' in (tmp_path / "benchlib.toml").read_text()
+    assert '\nPYTHON = ".venv/bin/python"\n' in (tmp_path / "noxfile.py").read_text()
     assert config.load(tmp_path).python == ".venv/bin/python"
 
 
 @integration
-def test_without_a_venv_python_stays_commented(tmp_path: Path) -> None:
+def test_no_pyproject_toml_is_created(tmp_path: Path) -> None:
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "setup.py").write_text("from setuptools import setup\nsetup()\n")
     assert init(tmp_path).returncode == 0
-
+    assert not (tmp_path / "pyproject.toml").exists()
     assert config.load(tmp_path).python is None
-    assert "# python = " in (tmp_path / "pyproject.toml").read_text()
+    assert config.load(tmp_path).source == tmp_path / "benchlib.toml"
+    assert "# python = " in (tmp_path / "benchlib.toml").read_text()
+    assert (
+        '\nTESTS_INSTALL = ["-e", ".", "pytest", "pytest-xdist"]\n'
+        in (tmp_path / "noxfile.py").read_text()
+    )
+
+
+@integration
+def test_the_test_extra_goes_into_the_tests_venv(tmp_path: Path) -> None:
+    target = suitekit.copy_suite("slow_extra", tmp_path)
+    before = (target / "pyproject.toml").read_text()
+    assert init(target).returncode == 0
+    assert (target / "pyproject.toml").read_text() == before
+    assert (
+        '\nTESTS_INSTALL = ["-e", ".[test]", "pytest-xdist"]\n'
+        in (target / "noxfile.py").read_text()
+    )
+
+
+@integration
+def test_the_projects_own_test_command_becomes_the_ci_baseline(tmp_path: Path) -> None:
+    target = suitekit.copy_suite("covered", tmp_path)
+    proc = init(target)
+    assert "found the project's own test command in tox.ini: pytest --cov=covpkg" in proc.stdout
+    cfg = config.load(target)
+    ci = cfg.strategies["ci"]
+    assert ci.args == ("--cov=covpkg", "--cov-report=term-missing") and ci.compare_to is None
+    assert cfg.strategies["serial-full"].compare_to == "ci"
+    # The gate measures the coverage ci measures: compared like for like.
+    assert (
+        cfg.strategies["gate"].compare_to == "ci" and "--cov=covpkg" in cfg.strategies["gate"].args
+    )
+
+
+@integration
+def test_both_configurations_at_once_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.benchlib]\nargs = []\n")
+    (tmp_path / "benchlib.toml").write_text("args = []\n")
+    with pytest.raises(config.ConfigError, match="keep one of them"):
+        config.load(tmp_path)
 
 
 @integration

@@ -43,7 +43,7 @@ def workflow_file(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
         return WORKFLOWS / request.param
     written = tmp_path / "project" / scaffold.WORKFLOW
     (tmp_path / "project").mkdir()
-    scaffold.init(tmp_path / "project", ci=True)
+    scaffold.init(tmp_path / "project", gate=True)
     return written
 
 

@@ -236,6 +236,8 @@ def _lane_warning(s: StrategySummary) -> Recommendation | None:
 
 def tradeoffs_of(s: StrategySummary) -> tuple[Tradeoff, ...]:
     """Return a strategy's pros and cons."""
+    if s.wall is None:  # no run reached pytest's verdict: it is broken, nothing in its favour
+        return tuple(_problem_points(s))
     found = list(_speed_points(s.comparison))
     found.append(
         Tradeoff("serial", True) if s.workers == 0 else Tradeoff("xdist", False, count=s.workers)

@@ -203,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     lst = sub.add_parser("list", help="list the strategies", description="List the strategies.")
     _add_target(lst)
+    lst.add_argument("--python", metavar="PY", help="the Python that runs the target's tests")
     lst.add_argument("--json", action="store_true", help="machine-readable output")
 
     summ = sub.add_parser(
@@ -253,6 +254,15 @@ def build_parser() -> argparse.ArgumentParser:
         "none. Existing files are never overwritten.",
     )
     _add_target(init)
+    init.add_argument(
+        "--python", metavar="PY", help="the Python that runs the target's tests (default: found)"
+    )
+    init.add_argument(
+        "--benchlib",
+        metavar="SPEC",
+        help="where the noxfile installs benchlib from: a path, a git URL or a requirement "
+        "(default: this benchlib's origin, never an absolute path of this machine)",
+    )
     init.add_argument(
         "--ci", action="store_true",
         help=".github/workflows/benchlib-gate.yml too: pull requests benched against their base",

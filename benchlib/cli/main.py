@@ -25,6 +25,7 @@ from benchlib.plan.runplan import RunPlan
 UsageError = BenchlibError  # the summary and compare commands' errors
 
 if TYPE_CHECKING:
+    from benchlib import fit
     from benchlib.analyze import resultset
     from benchlib.measure import bench
     from benchlib.plan import machine
@@ -41,6 +42,11 @@ def _interpreter(args: argparse.Namespace, cfg: config.Config) -> machine.Interp
     python = args.python or cfg.python
     if python and ("/" in python or "\\" in python) and not args.python:
         python = str(cfg.target / python)  # in the config: relative to the target
+    if not python:
+        found = machine.discover(cfg.target)
+        if found is not None:
+            python, how = found
+            _note(f"tests run with {python} ({how}); --python PY to choose another")
     return machine.probe(python or sys.executable, cfg.target)
 
 
@@ -68,66 +74,67 @@ def check_results_dir(path: Path) -> None:
 
 
 def _plans(args: argparse.Namespace, cfg: config.Config) -> list[RunPlan]:
+    return _fitted_plans(args, cfg)[0]
+
+
+def _fitted_plans(args: argparse.Namespace, cfg: config.Config) -> tuple[list[RunPlan], fit.Fit]:
+    """Return the plans of the strategies that fit the project, and what was found of it."""
+    from benchlib import fitplan
     from benchlib.measure import split
-    from benchlib.plan.machine import usable_cpus
-    from benchlib.plan.strategy import resolve_workers
 
     interpreter = _interpreter(args, cfg)
     results_dir = _results_dir(args, cfg)
     check_results_dir(results_dir)
-    plans = []
-    for name in split.with_pairs(
-        _names(args.strategies, cfg), args.pair, cfg.strategies, args.shard
-    ):
-        s = cfg.strategies[name]
-        workers = (
-            args.workers if args.workers is not None else resolve_workers(s.workers, usable_cpus())
+    names = split.with_pairs(_names(args.strategies, cfg), args.pair, cfg.strategies, args.shard)
+    workers = fitplan.workers_of(cfg, names, args.workers)
+    f = fitplan.fitted(cfg, interpreter, names, workers, args.strategies)
+    plans = [
+        RunPlan(
+            strategy=cfg.strategies[name],
+            target=cfg.target,
+            interpreter=f.interpreter,
+            paths=cfg.paths,
+            shared_args=f.shared_args,
+            workers=f.workers[name],
+            timeout_s=args.timeout or cfg.strategies[name].timeout_s or cfg.timeout_s,
+            results_dir=results_dir,
+            interval_s=args.interval or cfg.interval_s,
+            show_output=args.show_output,
+            project=cfg.project,
         )
-        if workers > 0 and interpreter.xdist is None:
-            raise InputError(
-                "python", interpreter.path,
-                f"has no pytest-xdist, which strategy {name!r} needs for {workers} workers",
-                f"install it there ({interpreter.path} -m pip install pytest-xdist) "
-                "or pass --workers 0",
-            )  # fmt: skip
-        plans.append(
-            RunPlan(
-                strategy=s,
-                target=cfg.target,
-                interpreter=interpreter,
-                paths=cfg.paths,
-                shared_args=(*cfg.args, *(f"--ignore={p}" for p in cfg.ignore)),
-                workers=workers,
-                timeout_s=args.timeout or s.timeout_s or cfg.timeout_s,
-                results_dir=results_dir,
-                interval_s=args.interval or cfg.interval_s,
-                show_output=args.show_output,
-                project=cfg.project,
-            )
-        )
-    return plans
+        for name in f.runnable
+    ]
+    return plans, f.found
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from benchlib import fit, fitwords
     from benchlib.analyze import parts
     from benchlib.cli.progress import Display  # it imports the summary: only `run` needs it
-    from benchlib.measure import bench, split
+    from benchlib.measure import bench, recording, split
     from benchlib.measure.running import become_subreaper
 
     cfg = config.load(Path(args.target))
+    fitted, found = _fitted_plans(args, cfg)
     baseline = parts.baseline_durations  # a sharded strategy is split by its durations
     durations = Path(args.durations) if args.durations else None
-    plans, notes = split.expand_all(_plans(args, cfg), args.shard, baseline, durations)
-    for warning in [*notes, *config.unregistered_markers(cfg, [p.strategy.name for p in plans])]:
+    plans, notes = split.expand_all(fitted, args.shard, baseline, durations)
+    for warning in notes:
         _warn(warning)
+    for line in fitwords.lines(found):
+        _note(line)
+    fit.save(found, plans[0].results_dir)
     become_subreaper()  # this process only runs benches: it may adopt the tree's orphans
     schedule = bench.Schedule(args.repeat, args.warmup, args.budget, args.width)
     if args.base:
         return _run_against_base(args, plans, schedule)
     done = bench.bench(plans, schedule, Display(sys.stderr))
+    for r in done.results:
+        if r.exit_code in recording.PYTEST_ERRORS and r.message:  # pytest's own reason
+            _warn(f"{r.strategy.name} round {r.round + 1}: {r.message}")
     if args.summary:
         # The whole folder, not only this bench's runs: never replace a fuller report.
-        _summarize([plans[0].results_dir], plans[0].results_dir)
+        _summarize([plans[0].results_dir], plans[0].results_dir, said=True)
     return 0 if done.all_completed else 1
 
 
@@ -168,6 +175,10 @@ def _warn(text: str) -> None:
     print(f"benchlib: warning: {text}", file=sys.stderr)
 
 
+def _note(text: str) -> None:
+    print(f"benchlib: {text}", file=sys.stderr)
+
+
 def _warn_skipped(skipped: Sequence[resultset.SkippedFile]) -> None:
     from benchlib.report import skipped_lines
 
@@ -176,12 +187,19 @@ def _warn_skipped(skipped: Sequence[resultset.SkippedFile]) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from benchlib import fit
     from benchlib.plan.strategy import selection_text
 
     cfg = config.load(Path(args.target))
+    here = _list_fit(args, cfg)
     if args.json:
         rows = [
-            {**dataclasses.asdict(s), "session": f"bench-{s.name}"} for s in cfg.strategies.values()
+            {
+                **dataclasses.asdict(s),
+                "session": f"bench-{s.name}",
+                "not_applicable": dataclasses.asdict(n) if (n := here.get(s.name)) else None,
+            }
+            for s in cfg.strategies.values()
         ]
         print(json.dumps(rows, indent=2))
         return 0
@@ -204,7 +222,28 @@ def cmd_list(args: argparse.Namespace) -> int:
     for row in table:
         cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)]
         print("  ".join([*cells, row[-1]]).rstrip())
+    for n in here.values():
+        print(f"not run here: {fit.not_applicable_words(n)}")
     return 0
+
+
+def _list_fit(args: argparse.Namespace, cfg: config.Config) -> dict[str, fit.NotApplicable]:
+    """Return the built-in strategies `run` would leave out here, by name."""
+    from benchlib import fit, fitplan
+
+    found = fitplan.ask(cfg, _interpreter(args, cfg))
+    if not found.ok:
+        _warn(f"the project's pytest cannot configure ({found.error}); `run` will refuse")
+        return {}
+    names = list(cfg.strategies)
+    try:
+        _, left = fit.check(
+            cfg.strategies, names, fitplan.workers_of(cfg, names, None), found, cfg.declared
+        )
+    except BenchlibError as exc:
+        _warn(exc.message)  # a declared strategy `run` would refuse: said, the list still shown
+        return {}
+    return {n.strategy: n for n in left}
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -217,8 +256,9 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
-def _summarize(paths: Sequence[Path], out: Path) -> None:
-    from benchlib import pipeline
+def _summarize(paths: Sequence[Path], out: Path, *, said: bool = False) -> None:
+    """Merge the result files under paths into the outputs in out (said: the fit was printed)."""
+    from benchlib import fitwords, pipeline
 
     r = pipeline.read(paths)
     if [p.resolve() for p in paths] != [out.resolve()]:  # a summary written elsewhere
@@ -230,6 +270,10 @@ def _summarize(paths: Sequence[Path], out: Path) -> None:
     pipeline.require_runs(r, paths)
     written = pipeline.write(r, out, note=_warn)
     print(pipeline.terminal(r))
+    if r.project is not None:
+        project = dataclasses.replace(r.project, fit=None) if said else r.project
+        for line in fitwords.all_lines(project):  # `run` said the fit before running
+            print(line)
     print("wrote " + ", ".join(str(p) for p in written))
 
 
@@ -351,7 +395,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_init(args: argparse.Namespace) -> int:
     from benchlib.cli import scaffold
 
-    for line in scaffold.init(Path(args.target), ci=args.ci):
+    for line in scaffold.init(
+        Path(args.target), python=args.python, benchlib=args.benchlib, gate=args.ci
+    ):
         print(line)
     return 0
 

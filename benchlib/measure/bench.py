@@ -165,6 +165,8 @@ def run_once(
     with signals_ignored():
         observed = events.read(events_path, t0=measured.t0_epoch, end=measured.end_epoch)
         result = recording.build(ctx, measured, observed)
+        if result.exit_code in recording.PYTEST_ERRORS:
+            result = recording.with_pytest_reason(result, _log_tail(logs / f"{run_id}.log"))
         results.write_atomic(final, results.dumps(result))
         pending.unlink(missing_ok=True)
         events_path.unlink(missing_ok=True)
@@ -174,6 +176,16 @@ def run_once(
     if measured.ending == "interrupted":
         raise Interrupted(result, final)
     return result, final
+
+
+def _log_tail(path: Path, size: int = 65536) -> str:
+    """Return the end of a run's log, where pytest prints why it stopped."""
+    try:
+        with path.open("rb") as f:
+            f.seek(max(f.seek(0, os.SEEK_END) - size, 0))
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
 
 
 def bench(plans: Sequence[RunPlan], schedule: Schedule, listener: Listener) -> Bench:

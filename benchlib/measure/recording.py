@@ -4,6 +4,7 @@ how a run ended (its status) and why, in words.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from benchlib.model.results import (
     selection_digest,
     status_for_exit,
 )
+from benchlib.probe import pytest_reason
 
 # Recorded when set; never the whole environment, which holds CI secrets.
 ENV_ALLOW = (
@@ -125,6 +127,24 @@ def message(m: Measured, o: Observed, ctx: Context) -> str | None:
     if m.leftovers:
         parts.append(f"{m.leftovers} process(es) of the tree outlived pytest and were killed")
     return "; ".join(parts) or None
+
+
+# pytest's exit codes for an internal error and a usage error: its own reason is in the log.
+PYTEST_ERRORS = (3, 4)
+
+
+def with_pytest_reason(result: RunResult, log: str) -> RunResult:
+    """Put pytest's own line for a usage or internal error first in the run's message.
+
+    "ERROR: Unknown marker(s) in '-m' expression: unit" says why the run failed; without it,
+    the result says only that it did.
+    """
+    if result.exit_code not in PYTEST_ERRORS:
+        return result
+    reason = pytest_reason(log)
+    if reason is None:
+        return result
+    return dataclasses.replace(result, message="; ".join(filter(None, [reason, result.message])))
 
 
 def build(ctx: Context, m: Measured, o: Observed) -> RunResult:

@@ -352,7 +352,7 @@ def save(result: RunResult, results_dir: Path) -> Path:
 
 
 # Files benchlib itself writes beside the runs, which are not runs.
-NOT_RUNS = frozenset({"summary.json", "compare.json", "scan.json"})
+NOT_RUNS = frozenset({"summary.json", "compare.json", "scan.json", "project.json"})
 # Each run's trace (benchlib.model.trace), written beside its result as RUNID.trace.json.
 TRACE_SUFFIX = ".trace.json"
 

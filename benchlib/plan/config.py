@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import configparser
 import dataclasses
 import difflib
 import json
@@ -53,6 +52,7 @@ class Config:
     strategies: dict[str, Strategy]
     # Who the project is, declared: copies of it (another checkout, no git remote) compare.
     project: str | None = None
+    declared: frozenset[str] = frozenset()  # strategies the file configures (built-ins or not)
 
 
 def _is_str(v: object) -> bool:
@@ -278,14 +278,42 @@ def _read_pyproject(path: Path) -> dict[str, Any]:
     return found
 
 
+OWN_FILE = "benchlib.toml"  # benchlib's own file: its top level is what [tool.benchlib] holds
+
+
+def _read_own(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "the file", f"is not valid TOML ({exc})", "fix it") from None
+
+
+def _find_table(target: Path) -> tuple[Path, dict[str, Any]]:
+    """Return the configuration file and its table: benchlib.toml, else pyproject.toml's.
+
+    A project without a pyproject.toml keeps its configuration in benchlib.toml: creating a
+    pyproject.toml can change how pip builds a setup.py project. Both at once is ambiguous.
+    """
+    own, pyproject = target / OWN_FILE, target / "pyproject.toml"
+    table = _read_pyproject(pyproject) if pyproject.is_file() else {}
+    if not own.is_file():
+        return pyproject, table
+    if table:
+        raise ConfigError(
+            str(own), "the file", "configures benchlib beside [tool.benchlib] in pyproject.toml",
+            "keep one of them",
+        )  # fmt: skip
+    return own, _read_own(own)
+
+
 def load(target: Path) -> Config:
     """Load the target's configuration; raise on the first problem found."""
     if not target.is_dir():
         what = "is not a folder" if target.exists() else "does not exist"
         raise InputError("target", str(target), what, "give the project's root folder")
     target = target.resolve()
-    source = target / "pyproject.toml"
-    table = _read_pyproject(source) if source.is_file() else {}
+    source, table = _find_table(target)
     src = str(source)
     _check_keys(table, TOP_KEYS, "tool.benchlib", src)
     strategies, own = _strategies(table.get("strategies", {}), src)
@@ -312,6 +340,7 @@ def load(target: Path) -> Config:
         interval_s=float(table.get("interval_s", DEFAULT_INTERVAL_S)),
         strategies=resolve(strategies, own, shared),
         project=table.get("project"),
+        declared=frozenset(table.get("strategies", {})),
     )
 
 
@@ -334,55 +363,3 @@ def _strategies(
             strategies[name] = strategy
             own[name] = frozenset(sub) & frozenset(SELECTION)
     return strategies, own
-
-
-# Markers pytest and its common plugins register themselves.
-_BUILTIN_MARKERS = {"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings"}
-_IDENT = re.compile(r"[A-Za-z_][\w.]*")
-
-
-def registered_markers(target: Path) -> set[str]:
-    """Return the markers the target's config files register (conftest.py is not read)."""
-    found = set(_BUILTIN_MARKERS)
-    lines: list[str] = []
-    pyproject = target / "pyproject.toml"
-    if pyproject.is_file():
-        with pyproject.open("rb") as f:
-            ini = tomllib.load(f).get("tool", {}).get("pytest", {})
-        options = ini.get("ini_options", ini)
-        markers = options.get("markers", [])
-        lines += markers if isinstance(markers, list) else str(markers).splitlines()
-    for name, section in (
-        ("pytest.ini", "pytest"),
-        ("tox.ini", "pytest"),
-        ("setup.cfg", "tool:pytest"),
-    ):
-        parser = configparser.ConfigParser(interpolation=None)
-        try:
-            parser.read(target / name, encoding="utf-8")
-        except configparser.Error:
-            continue
-        if parser.has_option(section, "markers"):
-            lines += parser.get(section, "markers").splitlines()
-    for line in lines:
-        match = _IDENT.match(line.strip())
-        if match:
-            found.add(match.group().split("(")[0])
-    return found
-
-
-def unregistered_markers(config: Config, names: list[str]) -> list[str]:
-    """Return a warning for each -m name that the target's config does not register."""
-    known = registered_markers(config.target)
-    warnings = []
-    for name in names:
-        s = config.strategies[name]
-        if s.markers is None:
-            continue
-        words = set(_IDENT.findall(s.markers)) - {"and", "or", "not"}
-        for marker in sorted(words - known):
-            warnings.append(
-                f"strategy {name!r} selects -m {s.markers!r}, but marker {marker!r} is not "
-                f"registered in {config.target}'s pytest configuration; it may select nothing"
-            )
-    return warnings

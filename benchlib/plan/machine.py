@@ -109,6 +109,34 @@ def _parse_probe(python: str, text: str) -> Interpreter:
     return Interpreter(python, found["python"], pytest, xdist)
 
 
+def _venv_python(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+
+
+def same_environment(python: str, other: str) -> bool:
+    """Tell whether two interpreter paths are one environment (one venv, or one install)."""
+    a, b = Path(os.path.abspath(python)), Path(os.path.abspath(other))
+    return a.parent == b.parent
+
+
+def discover(target: Path) -> tuple[str, str] | None:
+    """Find the project's own interpreter: an active virtualenv, else the project's .venv.
+
+    The active virtualenv counts only when it is not benchlib's own (run from its venv, or in
+    a nox session that installed benchlib): then the project's .venv, if it has one. Return
+    the path and how it was found; None: no interpreter other than benchlib's.
+    """
+    active = os.environ.get("VIRTUAL_ENV")
+    if active and _venv_python(Path(active)).is_file():
+        python = str(_venv_python(Path(active)))
+        if not same_environment(python, sys.executable):
+            return python, "the active virtualenv, $VIRTUAL_ENV"
+    local = _venv_python(target / ".venv")
+    if local.is_file() and not same_environment(str(local), sys.executable):
+        return str(local), "the project's .venv"
+    return None
+
+
 def usable_cpus() -> int:
     """Return the CPUs this process may run on (affinity-aware where the OS says).
 
