@@ -29,9 +29,10 @@ SLEEP = "0.5"  # four of them: the suite's time is mostly sleep, which load does
 # machine stretches unevenly; the tests' sleeps it does not.
 PYPROJECT = """\
 [tool.benchlib]
-args = ["-q", "-p", "no:cacheprovider", "-p", "xdist.plugin"]  # -n 0 needs xdist
+args = ["-q", "-p", "no:cacheprovider"]
 [tool.benchlib.strategies.serial-full]
 env = { PYTEST_DISABLE_PLUGIN_AUTOLOAD = "1" }
+args = ["-p", "xdist.plugin"]  # -n 0 needs xdist
 [tool.benchlib.strategies.unit]
 enabled = false
 [tool.benchlib.strategies.xdist-unit]
