@@ -93,6 +93,12 @@ def register(*, install: Install, root: Path | str = ".") -> None:
         _install_once(session, install, root)
         session.run("benchlib", "scan", *session.posargs)
 
+    @_session("explore", "Race the known accelerations against one strategy.", ["explore"],
+              default=False)  # fmt: skip
+    def explore(session: nox.Session) -> None:
+        _install_once(session, install, root)
+        session.run("benchlib", "explore", *session.posargs)
+
     @_session("summary", "Merge the result files in results/ into summary.md.", ["summary"])
     def summary(session: nox.Session) -> None:
         _install_once(session, install, root)

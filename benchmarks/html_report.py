@@ -22,13 +22,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from benchlib.analyze import advice, summary
+from benchlib import pipeline
+from benchlib.analyze import summary
+from benchlib.explain import explanation
 from benchlib.render.html import page as htmlreport
 
 
 def build(results: Path | None, tests: int) -> summary.Summary:
     if results is not None:
-        return summary.summarize([results])
+        return pipeline.summarize([results])
     import timedruns
 
     return summary.analyze(timedruns.four_strategies(tests=tests, repeats=5))
@@ -75,7 +77,7 @@ def main() -> None:
     started = time.perf_counter()
     s = build(args.results, args.tests)
     built = time.perf_counter()
-    text = htmlreport.render(s, advice.advise(s))
+    text = htmlreport.render(s, explanation.build(s, ()))
     rendered = time.perf_counter()
     page = Path(tempfile.mkdtemp()) / "report.html"
     page.write_text(text, encoding="utf-8")

@@ -22,8 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchlib import stats
-from benchlib.analyze import judge, summary
+from benchlib import pipeline, stats
+from benchlib.analyze import judge
 from benchlib.explain.wording import verdict_words
 from benchlib.model import results
 
@@ -103,7 +103,7 @@ def report(quiet: Path, busy: Path) -> None:
     for name in ("serial-full", "unit"):
         a, b = stats.describe(walls(quiet, name)).median, stats.describe(walls(busy, name)).median
         print(f"absolute {name}: B / A = {b / a:.3f} ({b / a - 1:+.1%}; floor {floor:.1%})")
-    s = summary.summarize([quiet, busy])
+    s = pipeline.summarize([quiet, busy])
     j = s.strategy("unit").comparison
     assert j is not None
     for b in j.benches:

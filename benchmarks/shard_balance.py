@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchlib.analyze import summary
+from benchlib import pipeline
 from benchlib.analyze.parts import LogicalRun
 from benchlib.explain.composite import check_words
 
@@ -81,10 +81,10 @@ def main() -> None:
         (target / "pyproject.toml").write_text(PYPROJECT)
         by_file, by_time = Path(tmp) / "by-file", Path(tmp) / "by-time"
         shards(target, by_file, args.rounds)
-        show("split by file (no baseline):", summary.summarize([by_file]).logical)
+        show("split by file (no baseline):", pipeline.summarize([by_file]).logical)
         benchlib(target, by_time, "serial-full")
         shards(target, by_time, args.rounds)
-        logical = summary.summarize([by_time]).logical
+        logical = pipeline.summarize([by_time]).logical
         show("split by the baseline's durations:", logical)
         drop_one(by_time, logical[0])
 
@@ -96,7 +96,7 @@ def drop_one(folder: Path, run: LogicalRun) -> None:
     dropped = data["tests"].pop(0)[0]
     path.write_text(json.dumps(data))
     again = next(
-        r for r in summary.summarize([folder]).logical if r.logical_run_id == run.logical_run_id
+        r for r in pipeline.summarize([folder]).logical if r.logical_run_id == run.logical_run_id
     )
     print(f"\nafter dropping {dropped} from shard 2: {check_words(again.check, again.kind)}")
 

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import factories
 
-from benchlib import report
+from benchlib import pipeline, report
 from benchlib.analyze import summary
 from benchlib.model import results
 from benchlib.model.results import Counts, TestRecord, Timeline, WorkerTimes
@@ -163,7 +163,7 @@ def measure(folder: Path, plain: bool) -> tuple[float, float, summary.Summary]:
         loaded = results.load_all([folder])
         s = summary.analyze(loaded.results, loaded.skipped)
     else:
-        s = summary.summarize([folder])
+        s = pipeline.summarize([folder])
     report.render_markdown(s)
     report.render_json(s)
     report.render_table(s)

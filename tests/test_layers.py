@@ -30,6 +30,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("explain", "fitwords"),
     ("render", "gatereport"),
     ("report", "pipeline"),
+    ("explore",),  # races strategies (measure), judges them (analyze), writes its own files
     ("cli", "noxsessions", "__main__"),
 )
 RANK = {name: i for i, stage in enumerate(STAGES) for name in stage}
@@ -70,7 +71,8 @@ def test_every_module_has_a_stage() -> None:
 @pytest.mark.unit
 def test_the_stages_are_folders_with_empty_inits() -> None:
     folders = {m.split(".")[0] for m in _modules() if "." in m}
-    assert folders == {"model", "plan", "measure", "analyze", "explain", "render", "cli"}
+    expected = {"model", "plan", "measure", "analyze", "explain", "render", "cli", "explore"}
+    assert folders == expected
     inits = [p for m, p in _modules().items() if m.endswith("__init__") and m != "__init__"]
     assert [p for p in inits if p.read_text().strip()] == []
 

@@ -99,11 +99,19 @@ def test_the_widened_floor_is_the_swing_the_runs_show_when_they_show_it() -> Non
 
 
 @pytest.mark.unit
-def test_one_bench_is_compared_as_two_samples_as_before() -> None:
+def test_one_bench_is_judged_on_its_rounds_as_pairs() -> None:
     runs = runner("runner-a", 1.0)
     j = judge.judge("serial-full", "unit", by_name(runs, "serial-full"), by_name(runs, "unit"))
-    assert (j.paired, j.benches, j.runners_differ) == (0, (), False)
-    assert j.word == "faster" and "6 runs each" in verdict_words(j)
+    assert (j.paired, len(j.benches), j.runners_differ) == (6, 1, False)
+    assert j.word == "faster" and j.ci_low is not None
+
+
+@pytest.mark.unit
+def test_one_bench_with_too_few_rounds_for_pairs_is_compared_as_two_samples() -> None:
+    runs = runner("runner-a", 1.0, rounds=5)
+    j = judge.judge("serial-full", "unit", by_name(runs, "serial-full"), by_name(runs, "unit"))
+    assert (j.paired, j.benches) == (0, ())
+    assert j.word == "faster" and "5 runs each" in verdict_words(j)
 
 
 @pytest.mark.unit

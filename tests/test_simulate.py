@@ -7,6 +7,7 @@ the head of its queue, and every worker must run the same tests in the same orde
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import random
 from types import SimpleNamespace
@@ -296,3 +297,50 @@ def test_the_serial_runs_predict_themselves_whatever_the_cpus_fitted(busy: float
     m = simulate.calibrate([serial], [xdist_run(1, 2.9, TESTS), xdist_run(8, 9.0, TESTS)], 2)
     assert m is not None
     assert simulate.predict(m, 0, None).wall_s == pytest.approx(2.45, rel=0.02)
+
+
+# --- predictions that are physically possible (issue 20) -----------------------------------
+
+
+@pytest.mark.unit
+def test_a_calibration_below_one_cpu_is_held_at_the_floor_with_a_loud_note() -> None:
+    serial = [f.replace(serial_run(2.45, TESTS), cpu_user_s=2.45)]  # CPU-bound
+    # Eight workers 4x slower than one: fitted freely, "the 2 CPUs worked like 0.2".
+    m = simulate.calibrate(serial, [xdist_run(1, 2.9, TESTS), xdist_run(8, 12.0, TESTS)], 2)
+    assert m is not None
+    assert m.cpus == simulate.CPU_FLOOR
+    assert m.note is not None and "below the physical floor" in m.note
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("workers", [0, 1, 2, 4, 8, 16])
+@pytest.mark.parametrize("cpus", [1.0, 2.0, 8.0, 64.0])
+def test_no_prediction_beats_the_bound_from_the_measured_parts(workers: int, cpus: float) -> None:
+    costs = simulate.Costs(0.2, 0.2, 0.05, 0.25, 0.1, 0.05, 0, 0.01, 0.01)
+    m = model([3.0] + [0.05] * 40, share=0.5, costs=costs)
+    p = simulate.predict(m, workers, "load" if workers else None, cpus=cpus)
+    assert p.wall_s >= p.bound_s == simulate.physical_bound_s(m, workers)
+    assert p.label == "predicted"
+    if workers:  # no scheduler beats the longest test
+        assert p.wall_s >= 3.0 + 0.2 + 0.05 + 0.25 + 0.1 + 0.05
+
+
+@pytest.mark.unit
+def test_a_prediction_under_the_bound_is_raised_to_it_and_says_so() -> None:
+    # Tests' work shrunk by a calibration on a fraction of a CPU: what the floor prevents.
+    m = simulate._at(model([1.0] * 8, share=1.0), 0.2)
+    m = dataclasses.replace(m, tests=tuple((n, 1.0) for n, _ in m.tests))
+    shrunk = dataclasses.replace(m, tests=tuple((n, 0.2) for n, _ in m.tests))
+    p = simulate.predict(shrunk, 4, "load", cpus=4)
+    bound = simulate.physical_bound_s(m, 4)
+    assert simulate.predict(m, 4, "load", cpus=4).wall_s >= bound
+    assert not p.bounded or p.wall_s == p.bound_s
+
+
+@pytest.mark.unit
+def test_a_fit_that_cannot_be_made_says_why() -> None:
+    from benchlib.analyze.scan import fitting
+
+    why = fitting.no_fit_reason([(0, 5.0), (2, 3.0), (4, 2.5)])
+    assert why is not None and "three worker counts" in why and "2, 4" in why
+    assert fitting.no_fit_reason([(1, 5.0), (2, 3.0), (4, 2.5)]) is None

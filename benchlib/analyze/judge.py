@@ -277,18 +277,22 @@ def judge_pairs(
     a: Sequence[RunResult],
     note: str | None = None,
 ) -> Judgement | None:
-    """Judge on ratios measured within each bench, when the runs span benches; else None.
+    """Judge on ratios measured within each bench (round by round); else None.
 
-    Within one bench both sides ran round-robin on one machine, and its runs are compared as two
-    samples. Across benches (CI jobs on different runners) only a ratio measured within one
+    Within one bench both sides ran round-robin on one machine: each round is a pair. Across
+    benches (CI jobs on different runners) only a ratio measured within one
     bench is free of the runner's speed: each round of a bench that ran both sides gives one.
     """
     found = pairs(b, a)
+    flat_n = sum(len(v) for v in found.values())
     one_bench = len({r.bench_id for r in [*b, *a]}) < 2
-    # One bench that ran two checkouts round by round (a pull request's head and its base,
-    # gatebench) is paired too: each round's ratio is what the gate is about.
+    # Within one bench the rounds ran interleaved (round-robin, --pair): each round is a pair,
+    # judged as one once there are enough pairs for a signed-rank interval; fewer, the two
+    # samples give an interval sooner (4 runs a side against 6 pairs). A bench that ran two
+    # checkouts (a pull request's head and its base, gatebench) is paired whatever its rounds:
+    # each round's ratio is what the gate is about.
     checkouts = {r.target.path for r in b}.isdisjoint({r.target.path for r in a})
-    if not found or (one_bench and not checkouts):
+    if not found or (one_bench and not checkouts and flat_n < stats.pairs_for_interval()):
         return None
     flat = [p for bench in found.values() for p in bench]
     ratios = [x.wall_s / y.wall_s for x, y in sorted(flat, key=lambda p: p[0].started_at)]

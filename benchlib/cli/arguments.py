@@ -155,6 +155,29 @@ def _add_scan(sub: argparse._SubParsersAction[_Parser]) -> None:
     scan.add_argument("--json", action="store_true", help="print scan.json's shape on stdout")
 
 
+def _add_explore(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """Add `benchlib explore`: the catalogue's levers raced against one strategy."""
+    ex = sub.add_parser(
+        "explore",
+        help="try the known accelerations that apply (workers, coverage core, plugins, ...)",
+        description="Race the catalogue's levers that apply to a strategy (default: ci, else "
+        "gate) in paired rounds against it, within a budget; write explore.md, a patch and "
+        "strategies.toml. See docs/explore.md.",
+    )
+    ex.add_argument("strategy", nargs="?", metavar="STRATEGY", help="a name from `benchlib list`")
+    _add_target(ex)
+    ex.add_argument("--results", metavar="DIR", help="where results go (default: results/)")
+    ex.add_argument("--python", metavar="PY", help="the Python that runs the target's tests")
+    ex.add_argument("--timeout", type=SECONDS, metavar="S", help="stop a run after S seconds")
+    ex.add_argument("--interval", type=SECONDS, metavar="S", help="sampling interval (0.1)")
+    ex.add_argument("--show-output", action="store_true", help="stream pytest's output too")
+    ex.add_argument(
+        "--budget", type=SECONDS, metavar="MINUTES",
+        help="time for the race (default: 40 runs of the lane, between 2 and 60 minutes)",
+    )  # fmt: skip
+    ex.add_argument("--apply", action="store_true", help="apply the patch to the project's files")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="benchlib",
@@ -200,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
 
     _add_scan(sub)
+    _add_explore(sub)
 
     lst = sub.add_parser("list", help="list the strategies", description="List the strategies.")
     _add_target(lst)

@@ -282,6 +282,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from benchlib.analyze.scan import pick, stored
     from benchlib.cli.progress import Display
     from benchlib.explain import scaling
+    from benchlib.explore import writeout
     from benchlib.measure import bench
     from benchlib.plan import scanplan
     from benchlib.plan.machine import usable_cpus
@@ -300,6 +301,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     schedule = bench.Schedule(args.repeat, args.warmup, args.budget, args.width)
     t0 = time.monotonic()
     done = bench.bench(scanplan.plans(base, found), schedule, Display(sys.stderr))
+    writeout.write_scan_variants(base.results_dir, [v.strategy for v in found], base.strategy)
     t1 = time.monotonic()
 
     def timed(s: pick.ScanResult) -> pick.ScanResult:
@@ -323,6 +325,26 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if args.json:
         print(stored.render(mine), end="")
     return 0 if done.all_completed else 1
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    from benchlib.cli.progress import Display
+    from benchlib.explore import race, writeout
+
+    cfg = config.load(Path(args.target))
+    # The project's CI lane where one is declared, else the gate, else the first strategy.
+    default = next((n for n in ("ci", "gate") if n in cfg.strategies), next(iter(cfg.strategies)))
+    args.strategies, args.workers = [args.strategy or default], None
+    args.pair, args.shard = [], None
+    (base,) = _plans(args, cfg)
+    out = base.results_dir
+    base = dataclasses.replace(base, results_dir=out / "explore")
+    check_results_dir(base.results_dir)
+    budget_s = args.budget * 60 if args.budget is not None else None
+    outcome = race.explore(base, budget_s, Display(sys.stderr))
+    written = writeout.write(outcome, cfg.target, out, do_apply=args.apply)
+    print(f"{race.RULE}\n{writeout.headline(outcome)}\nwrote {', '.join(map(str, written))}")
+    return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -405,6 +427,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
     "scan": cmd_scan,
+    "explore": cmd_explore,
     "list": cmd_list,
     "summary": cmd_summary,
     "compare": cmd_compare,

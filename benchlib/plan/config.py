@@ -307,6 +307,10 @@ def _find_table(target: Path) -> tuple[Path, dict[str, Any]]:
     return own, _read_own(own)
 
 
+STRATEGIES_FILE = "strategies.toml"  # in the results folder, written by explore
+SCAN_STRATEGIES_FILE = "scan-strategies.toml"  # and by scan: their variants run by name
+
+
 def load(target: Path) -> Config:
     """Load the target's configuration; raise on the first problem found."""
     if not target.is_dir():
@@ -316,7 +320,13 @@ def load(target: Path) -> Config:
     source, table = _find_table(target)
     src = str(source)
     _check_keys(table, TOP_KEYS, "tool.benchlib", src)
-    strategies, own = _strategies(table.get("strategies", {}), src)
+    # Strategies explore and scan wrote (results/strategies.toml) run by name; the project's
+    # own pyproject.toml wins where both name one.
+    extra: dict[str, Any] = {}
+    for name in (SCAN_STRATEGIES_FILE, STRATEGIES_FILE):
+        written = target / str(table.get("results", "results")) / name
+        extra |= _read_pyproject(written).get("strategies", {}) if written.is_file() else {}
+    strategies, own = _strategies({**extra, **table.get("strategies", {})}, src)
     for key in ("compare_to", "like"):
         _check_links(strategies, key, src)
     args, markers, keyword = split_selection(table.get("args", ()))

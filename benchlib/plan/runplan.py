@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchlib.model.results import Part, StrategyRecord
 from benchlib.plan.machine import Interpreter
-from benchlib.plan.strategy import Strategy, pytest_args
+from benchlib.plan.strategy import Strategy, pytest_args, xdist_loads
 
 # The plugin benchlib adds to every run (measure puts its folder on PYTHONPATH); a user copying
 # the command has no such plugin, so the reports leave it out.
@@ -50,7 +51,9 @@ class RunPlan:
             paths=paths,
             shared_args=self.shared_args,
             workers=self.workers,
-            xdist_installed=self.interpreter.xdist is not None,
+            xdist_installed=xdist_loads(
+                self.strategy, self.interpreter.xdist is not None, os.environ
+            ),
         )
 
     def argv(self) -> tuple[str, ...]:

@@ -232,6 +232,35 @@ def resolve_workers(workers: Workers, usable_cpus: int) -> int:
     return usable_cpus if workers == "auto" else workers
 
 
+AUTOLOAD_ENV = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
+XDIST_PLUGIN_NAMES = frozenset({"xdist", "xdist.plugin"})
+BLOCKED_XDIST = frozenset({"no:xdist", "no:xdist.plugin"})
+
+
+def loaded_by_args(args: Sequence[str], names: frozenset[str]) -> bool:
+    """Tell whether the arguments load one of these plugins by name (`-p NAME`, `-pNAME`)."""
+    items = iter(args)
+    for arg in items:
+        value = next(items, "") if arg == "-p" else arg[2:] if arg.startswith("-p") else None
+        if value in names:
+            return True
+    return False
+
+
+def xdist_loads(strategy: Strategy, installed: bool, environ: Mapping[str, str]) -> bool:
+    """Tell whether pytest will load xdist for this strategy: installed, and autoloaded or -p'd.
+
+    With PYTEST_DISABLE_PLUGIN_AUTOLOAD set, an installed xdist is not loaded and `-n 0` is a
+    usage error (anyio's CI runs that way); only `-p xdist` brings it back. `-p no:xdist`
+    blocks it whatever else is said.
+    """
+    if not installed or loaded_by_args(strategy.args, BLOCKED_XDIST):
+        return False
+    autoload_off = (strategy.env.get(AUTOLOAD_ENV) if AUTOLOAD_ENV in strategy.env
+                    else environ.get(AUTOLOAD_ENV))  # fmt: skip
+    return not autoload_off or loaded_by_args(strategy.args, XDIST_PLUGIN_NAMES)
+
+
 def pytest_args(
     strategy: Strategy,
     *,
@@ -254,7 +283,8 @@ def pytest_args(
             args += ["--dist", strategy.dist]
     elif xdist_installed:
         # Command-line -n wins over the target's addopts, so a serial run stays serial
-        # even where the project defaults to `-n auto`.
+        # even where the project defaults to `-n auto`. The caller says "installed" only where
+        # xdist will load (xdist_loads): with autoload off, `-n 0` is a usage error.
         args += ["-n", "0"]
     return [*args, *strategy.args]
 

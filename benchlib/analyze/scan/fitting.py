@@ -92,6 +92,20 @@ def _normal_matrix(workers: Sequence[int]) -> list[list[float]]:
     return [[sum(r[i] * r[j] for r in rows) for j in range(3)] for i in range(3)]
 
 
+def no_fit_reason(points: Sequence[tuple[int, float]]) -> str | None:
+    """Say why fit() gives no curve for these runs, or None when it gives one."""
+    counts = sorted({n for n, _ in points if n >= 1})
+    if len(counts) < 3:
+        had = ", ".join(map(str, counts)) or "none"
+        return (
+            f"no curve: its three parameters need runs at three worker counts of 1 or more "
+            f"(these runs have {had}); add --workers 1,2,4"
+        )
+    if fit(points) is None:
+        return "no curve: the worker counts make the equations singular"
+    return None
+
+
 def fit(points: Sequence[tuple[int, float]]) -> Fit | None:
     """Fit the curve to (workers, wall_s) runs; None without 3 distinct counts >= 1."""
     points = [(n, w) for n, w in points if n >= 1]

@@ -91,6 +91,7 @@ class Simulation:
     validation: tuple[Prediction, ...]
     median_error: float | None  # over the held-out measured points
     predicted: tuple[Prediction, ...]
+    note: str | None = None  # the CPU calibration hit its physical floor (simulate.CPU_FLOOR)
 
 
 @dataclass(frozen=True)
@@ -213,8 +214,11 @@ def _series(points: Sequence[Point]) -> dict[tuple[str, str], list[Point]]:
     return found
 
 
-def _curves(points: Sequence[Point], runs: dict[str, list[Run]], floor: float) -> list[Curve]:
-    curves = []
+def _curves(
+    points: Sequence[Point], runs: dict[str, list[Run]], floor: float
+) -> tuple[list[Curve], list[str]]:
+    """Fit each series' curve; say for each series without one why it has none."""
+    curves, notes = [], []
     for (labels, dist), series in _series(points).items():
         pairs = [
             (p.workers, r.result.wall_s)
@@ -223,11 +227,14 @@ def _curves(points: Sequence[Point], runs: dict[str, list[Run]], floor: float) -
             if judge.counts(r.result)
         ]
         fit = fitting.fit(pairs)
+        why = fitting.no_fit_reason(pairs)
+        if why is not None:
+            notes.append(f"{dist or 'serial'}{f' {labels}' if labels else ''}: {why}")
         if fit is not None:
             most = max(simulate.PREDICT_COUNTS[-1], max(p.workers for p in series))
             stops = fitting.stops_paying(fit, floor, most)
             curves.append(Curve(dist, labels, fit, floor, stops))
-    return curves
+    return curves, notes
 
 
 def _memory(points: Sequence[Point], budget: int | None) -> Memory:
@@ -308,6 +315,7 @@ def _simulations(
         found = _simulation(base, labels, points, full, cpus)
         if isinstance(found, Simulation):
             done.append(found)
+            notes += [found.note] if found.note else []
         else:
             notes.append(found)
     return done, notes
@@ -330,7 +338,7 @@ def _simulation(
     error = simulate.median_error(validation)
     return Simulation(
         labels, model.costs, model.cpu_fraction, model.cpus, validation, error,
-        _predicted(model, {p.dist for p in plain}, validation),
+        _predicted(model, {p.dist for p in plain}, validation), model.note,
     )  # fmt: skip
 
 
@@ -386,16 +394,17 @@ def _scan(base: str, runs: dict[str, list[Run]], rule: Rule, budget: Budget) -> 
     memory = _memory(points, machine.memory_bytes if budget == "auto" else budget)
     choice = _choose(points, runs, {m.variant for m in mismatches}, memory, rule, configured)
     simulations, notes = _simulations(base, points, full, machine.cpus_usable)
+    curves, curve_notes = _curves(points, runs, floor)
     return ScanResult(
         strategy=base,
         configured=configured,
         cpus=machine.cpus_usable,
         memory_bytes=machine.memory_bytes,
         points=tuple(points),
-        curves=tuple(_curves(points, runs, floor)),
+        curves=tuple(curves),
         recommended=choice,
         memory=memory,
         simulations=tuple(simulations),
         mismatches=mismatches,
-        notes=tuple(notes),
+        notes=(*notes, *curve_notes),
     )

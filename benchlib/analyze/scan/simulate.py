@@ -64,6 +64,7 @@ class Model:
     cpus: float  # CPUs the runs effectively had: the usable ones less the machine's other load
     usable_cpus: int  # the machine's usable CPUs
     calibration_workers: tuple[int, ...]  # the xdist worker counts the costs were taken from
+    note: str | None = None  # said loudly: the calibration hit the physical floor of CPUs
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,9 @@ class Prediction:
     measured_s: float | None = None
     calibration: bool = False  # this point's runs gave the fixed costs: not a fair test
     on_this_machine: bool = True  # False: an idle machine with `cpus` CPUs like these
+    bound_s: float = 0.0  # the least any run can take: fixed costs + max(sum / n, longest test)
+    bounded: bool = False  # the simulation came out under bound_s and was raised to it
+    label: str = "predicted"  # a prediction is never shown as a measurement
 
     @property
     def error(self) -> float | None:
@@ -189,9 +193,20 @@ def calibrate(
     )
     counts = tuple(sorted({p.workers for p in x}))
     raw = Model(tests, _median([p.share for p in s]), costs, cpus, cpus, counts)
-    return _at(raw, _effective_cpus(raw, parallel))
+    fitted = _effective_cpus(raw, parallel)
+    if fitted >= CPU_FLOOR:
+        return _at(raw, fitted)
+    note = (
+        f"the runs fit {fitted:.2f} effective CPUs, below the physical floor of {CPU_FLOOR:g} "
+        "(a runnable process gets a whole CPU on an idle machine): the machine was busy or a "
+        f"cost is missing from the model; predictions use {CPU_FLOOR:g}"
+    )
+    return dataclasses.replace(_at(raw, CPU_FLOOR), note=note)
 
 
+# The effective CPUs are never fitted below one: python-dateutil's 2 CPUs "worked like 0.20"
+# and 4 workers were predicted 9x faster than serial (issue 20). Below it, a loud note.
+CPU_FLOOR = 1.0
 # The effective CPUs are searched on this grid, as a share of the usable ones.
 _SHARES = tuple(k / 40 for k in range(4, 41))
 
@@ -344,10 +359,27 @@ class _Run:
 def predict(model: Model, workers: int, dist: str | None, cpus: float | None = None) -> Prediction:
     """Simulate one run: serial when workers is 0, else xdist with this --dist mode."""
     on = cpus or model.cpus
+    bound = physical_bound_s(model, workers)
     if workers == 0:
-        return Prediction(0, None, on, _serial_wall(model, on))
+        wall = _serial_wall(model, on)
+        return Prediction(0, None, on, max(wall, bound), bound_s=bound, bounded=wall < bound)
     wall = _Run(model, workers, dist or "load", on).wall_s()
-    return Prediction(workers, dist or "load", on, wall)
+    return Prediction(workers, dist or "load", on, max(wall, bound), bound_s=bound,
+                      bounded=wall < bound)  # fmt: skip
+
+
+def physical_bound_s(model: Model, workers: int) -> float:
+    """Return the least wall any run can take: fixed costs + max(sum / workers, longest test).
+
+    The fixed costs are one process's start-up, collection and end (serial), or the
+    controller's and one worker's (xdist); no scheduler beats the longest test.
+    """
+    c = model.costs
+    durations = [d for _, d in model.tests] or [0.0]
+    if workers == 0:
+        return c.serial_startup_s + c.serial_collection_s + c.end_s + sum(durations)
+    fixed = c.startup_s + c.spawn_s + c.worker_boot_s + c.worker_end_s + c.end_s
+    return fixed + max(sum(durations) / workers, max(durations))
 
 
 def key(r: RunResult) -> tuple[int, str | None]:
