@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchlib import fastlane, fitwords, stats
+from benchlib import fastlane, fitwords, links, stats
 from benchlib.analyze import advice
 from benchlib.analyze.judge import BudgetResult
 from benchlib.analyze.resultset import SkippedFile
@@ -100,8 +100,9 @@ def write_outputs(
         ) from None  # fmt: skip
     step = os.environ.get("GITHUB_STEP_SUMMARY")
     if step:
+        run = links.run_page(os.environ)  # relative links cannot resolve on that page
         try:
-            _append(Path(step), text)
+            append_step_summary(Path(step), links.for_page(text, run) if run else text)
             written.append(Path(step))
         except InputError as exc:
             if note is None:
@@ -119,7 +120,7 @@ def _with_section(text: str, project: fastlane.Findings | None) -> str:
     return f"{head}\n{section}\n{sep}{rest}" if sep else f"{text}\n{section}\n"
 
 
-def _append(step: Path, text: str) -> None:
+def append_step_summary(step: Path, text: str) -> None:
     # GitHub collects every step's additions to this file, so append, never replace.
     try:
         with open(step, "a", encoding="utf-8") as f:

@@ -25,10 +25,10 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("__init__", "errors", "stats"),
     ("model",),
     ("plan", "probe", "fit", "cicommand", "fitplan"),
-    ("measure", "cpuload"),  # cpuload: flat, beside the measure stage
-    ("analyze", "fastlane", "coldstart", "busy"),  # flat, beside the analyze stage
+    ("measure", "cpuload", "gatebench"),  # flat, beside the measure stage
+    ("analyze", "fastlane", "coldstart", "busy", "exports", "links"),  # flat, beside analyze
     ("explain", "fitwords"),
-    ("render",),
+    ("render", "gatereport"),
     ("report", "pipeline"),
     ("explore",),  # races strategies (measure), judges them (analyze), writes its own files
     ("cli", "noxsessions", "__main__"),

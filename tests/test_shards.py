@@ -269,6 +269,22 @@ def test_without_a_baseline_the_split_is_by_file_with_a_warning(project: Path) -
 
 @pytest.mark.integration
 @pytest.mark.slow
+def test_shards_split_by_the_durations_of_another_folder(project: Path, tmp_path: Path) -> None:
+    # A CI job: the default branch's latest results downloaded beside a fresh results folder.
+    latest = tmp_path / "latest"
+    run(project, "serial-full", "--results", str(latest))
+    stderr = run(project, "sharded", "--shard", "1/3", "--durations", str(latest))
+    assert "split by file" not in stderr
+    (r,) = loaded(project / "results", "sharded")
+    assert r.part is not None and r.part.predicted_s is not None
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    stderr = run(project, "sharded", "--shard", "2/3", "--durations", str(empty))
+    assert f"no baseline result for this project in {empty}" in stderr  # said, and where
+
+
+@pytest.mark.integration
+@pytest.mark.slow
 def test_a_test_lost_from_a_shard_file_fails_the_summary_check(
     project: Path, tmp_path: Path
 ) -> None:

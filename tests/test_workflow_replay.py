@@ -9,6 +9,7 @@ runner would have installed (nox runs with --no-venv in this environment) and fe
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -17,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 import suitekit
@@ -46,6 +48,11 @@ from benchlib import noxsessions
 noxsessions.register(install=lambda session: None)  # the replay's environment has it all
 """
 EXPRESSION = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
+EVENT = {  # the expressions the bench job's steps read
+    "github.token": "no-token-here",
+    "github.repository": "owner/project",
+    "github.event.repository.default_branch": "main",
+}
 
 
 @pytest.fixture
@@ -82,10 +89,13 @@ def runner_env(tmp_path: Path, workflow: dict[str, Any]) -> dict[str, str]:
     env["PATH"] = os.pathsep.join([str(shims), str(Path(sys.executable).parent), env["PATH"]])
     env.update({k: str(v) for k, v in workflow.get("env", {}).items()})
     rounds = env["BENCH_ARGS"]
-    env["BENCH_ARGS"] = rounds.replace("--repeat 6", "--repeat 1").replace(
+    env["BENCH_ARGS"] = rounds.replace("--repeat auto", "--repeat 1").replace(
         "--warmup 1", "--warmup 0"
     )
     assert env["BENCH_ARGS"] != rounds  # the replay follows the workflow's own arguments
+    gh = shims / "gh"  # the default branch has no results yet: `gh run list` finds no run
+    gh.write_text('#!/bin/sh\n[ "$2" = list ] && echo\nexit 0\n')
+    gh.chmod(0o755)
     env["SUITE_SCALE"] = "0.1"
     return env
 
@@ -94,7 +104,7 @@ def run_step(step: dict[str, Any], cwd: Path, env: dict[str, str], matrix: dict[
     """Run one step's script as a runner does (bash -e), its env's expressions filled in."""
     step_env = dict(env)
     for key, value in step.get("env", {}).items():
-        step_env[key] = EXPRESSION.sub(lambda m: matrix[m.group(1).removeprefix("matrix.")], value)
+        step_env[key] = EXPRESSION.sub(lambda m: matrix[m.group(1)], value)
     proc = subprocess.run(
         ["bash", "-e", "-c", step["run"]],
         cwd=cwd,
@@ -122,14 +132,44 @@ def replay(workflow: dict[str, Any], repo: Path, tmp_path: Path) -> Path:
     artifacts = tmp_path / "merge" / "artifacts"
     for session in sessions:
         checkout = shutil.copytree(repo, tmp_path / "jobs" / session)  # a fresh runner
+        page = tmp_path / "jobs" / f"{session}.md"
         for step in scripts(jobs["bench"]):
-            run_step(step, checkout, env, {"session": session})
+            run_step(
+                step,
+                checkout,
+                {**env, "GITHUB_STEP_SUMMARY": str(page)},
+                EVENT | {"matrix.session": session},
+            )
+        assert "shards are split by file" in page.read_text()
         shutil.copytree(checkout / "results", artifacts / f"results-{session}")
     merge = shutil.copytree(repo, tmp_path / "merge", dirs_exist_ok=True)
     page = tmp_path / "step_summary.md"
     for step in scripts(jobs["summary"]):
-        run_step(step, merge, {**env, "GITHUB_STEP_SUMMARY": str(page)}, {})
+        run_step(step, merge, {**env, "GITHUB_STEP_SUMMARY": str(page), **RUN}, {})
     return merge / "summary"
+
+
+RUN = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "o/p", "GITHUB_RUN_ID": "7"}
+RUN_PAGE = "https://github.com/o/p/actions/runs/7#artifacts"
+MD_LINK = re.compile(r"\]\(([^)\s]+)\)")
+HREF = re.compile(r'href="([^"]+)"')
+
+
+def follow(folder: Path, page: Path) -> int:
+    """Follow every link of the merged summary and of the job's summary page; count them."""
+    ids = set(re.findall(r'id="([^"]+)"', (folder / "report.html").read_text()))
+    links = [
+        *((folder, u) for u in MD_LINK.findall((folder / "summary.md").read_text())),
+        *((folder, html.unescape(u)) for u in HREF.findall((folder / "report.html").read_text())),
+    ]
+    for base, url in links:
+        if url.startswith("#"):
+            assert url[1:] in ids, url
+        else:
+            assert "://" not in url and (base / unquote(url)).is_file(), url
+    on_page = MD_LINK.findall(page.read_text())
+    assert on_page and all(u == RUN_PAGE or u.startswith("#") for u in on_page), on_page
+    return len(links)
 
 
 def shape(summary_json: Path) -> dict[str, Any]:
@@ -161,6 +201,9 @@ def test_the_replayed_workflow_merges_to_the_direct_runs_summary(
     ]  # fmt: skip
     page = (tmp_path / "step_summary.md").read_text()
     assert "## Shards and Steps" in page and "**FAILED:**" not in page
+    # The summary artifact is summary/ alone: every link resolves inside it, and on the page.
+    shutil.rmtree(tmp_path / "merge" / "artifacts")
+    assert follow(merged, tmp_path / "step_summary.md") > 10
 
     direct = shutil.copytree(repo, tmp_path / "direct")
     env = {**suitekit.env_without_pytest_vars(), "SUITE_SCALE": "0.1"}

@@ -297,8 +297,11 @@ def judge_pairs(
     one_bench = len({r.bench_id for r in [*b, *a]}) < 2
     # Within one bench the rounds ran interleaved (round-robin, --pair): each round is a pair,
     # judged as one once there are enough pairs for a signed-rank interval; fewer, the two
-    # samples give an interval sooner (4 runs a side against 6 pairs).
-    if not found or (one_bench and flat_n < stats.pairs_for_interval()):
+    # samples give an interval sooner (4 runs a side against 6 pairs). A bench that ran two
+    # checkouts (a pull request's head and its base, gatebench) is paired whatever its rounds:
+    # each round's ratio is what the gate is about.
+    checkouts = {r.target.path for r in b}.isdisjoint({r.target.path for r in a})
+    if not found or (one_bench and not checkouts and flat_n < stats.pairs_for_interval()):
         return None
     flat = [p for bench in found.values() for p in bench]
     ratios = [x.wall_s / y.wall_s for x, y in sorted(flat, key=lambda p: p[0].started_at)]

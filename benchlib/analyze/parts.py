@@ -322,7 +322,7 @@ def baseline_durations(results_dir: Path, project: str) -> Durations | None:
     """Return the newest counted baseline run's per-test durations for the project, if any."""
     if not results_dir.is_dir():
         return None
-    candidates = [r for r in resultset.load([results_dir]).runs if _is_baseline(r, project)]
+    candidates = [r for r in resultset.load([results_dir]).runs if is_baseline(r, project)]
     for run in sorted(candidates, key=lambda r: (r.result.started_at, r.result.run_id))[::-1]:
         try:
             tests = run.tests()
@@ -334,7 +334,7 @@ def baseline_durations(results_dir: Path, project: str) -> Durations | None:
     return None
 
 
-def _is_baseline(run: resultset.Run, project: str) -> bool:
+def is_baseline(run: resultset.Run, project: str) -> bool:
     """Tell whether a run is a whole, counted run of this project's full-scope baseline."""
     r = run.result
     return (

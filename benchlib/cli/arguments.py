@@ -64,6 +64,12 @@ def _shard(text: str) -> tuple[int, int]:
     return int(i), int(k)
 
 
+def _shards(text: str) -> int:
+    if not text.isdigit() or int(text) < 2:
+        raise argparse.ArgumentTypeError(f"{text!r} is not valid; give a whole number >= 2")
+    return int(text)
+
+
 class _Parser(argparse.ArgumentParser):
     """Report a bad argument in one line, like every other input error."""
 
@@ -223,6 +229,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--pair", action="append", default=[], metavar="NAME|auto",
         help="also run NAME (auto: compare_to) round-robin here, for ratios on one machine",
     )  # fmt: skip
+    run.add_argument(
+        "--base", metavar="DIR",
+        help="also bench the checkout in DIR (a pull request's base), interleaved with the "
+        "target round by round and paired with it, for `benchlib compare`",
+    )  # fmt: skip
+    run.add_argument(
+        "--base-results", metavar="DIR", help="--base's results (default: DIR/results)"
+    )
+    run.add_argument("--base-python", metavar="PY", help="the Python of --base (default: --python)")
+    run.add_argument(
+        "--durations", metavar="DIR",
+        help="split shards by the baseline run in DIR (default: the results folder)",
+    )  # fmt: skip
 
     _add_scan(sub)
     _add_explore(sub)
@@ -262,6 +281,17 @@ def build_parser() -> argparse.ArgumentParser:
     trc.add_argument("result", metavar="RESULT_FILE")
     trc.add_argument("--out", metavar="PATH", help="default: RUNID.trace.json beside it")
 
+    exp = sub.add_parser(
+        "export",
+        help="write the baseline's timings for other CI engines",
+        description="From the newest baseline run in a results folder, write pytest-split's "
+        ".test_durations, JUnit XML with per-test times and files (CircleCI, Buildkite, "
+        "GitLab), and with --shards K the shard plan: one file of node ids per shard.",
+    )
+    exp.add_argument("results", nargs="?", default="results", metavar="RESULTS_DIR")
+    exp.add_argument("--out", metavar="DIR", help="where the files go (default: RESULTS_DIR)")
+    exp.add_argument("--shards", type=_shards, metavar="K", help="also write a K-shard plan")
+
     init = sub.add_parser(
         "init",
         help="add [tool.benchlib] and a noxfile to a project",
@@ -273,8 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--python", metavar="PY", help="the Python that runs the target's tests (default: found)"
     )
     init.add_argument(
-        "--benchlib", metavar="SPEC",
+        "--benchlib",
+        metavar="SPEC",
         help="where the noxfile installs benchlib from: a path, a git URL or a requirement "
         "(default: this benchlib's origin, never an absolute path of this machine)",
+    )
+    init.add_argument(
+        "--ci", action="store_true",
+        help=".github/workflows/benchlib-gate.yml too: pull requests benched against their base",
     )  # fmt: skip
     return parser

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import signal
 import sys
 import time
@@ -26,6 +27,7 @@ UsageError = BenchlibError  # the summary and compare commands' errors
 if TYPE_CHECKING:
     from benchlib import fit
     from benchlib.analyze import resultset
+    from benchlib.measure import bench
     from benchlib.plan import machine
 
 
@@ -115,7 +117,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = config.load(Path(args.target))
     fitted, found = _fitted_plans(args, cfg)
     baseline = parts.baseline_durations  # a sharded strategy is split by its durations
-    plans, notes = split.expand_all(fitted, args.shard, baseline)
+    durations = Path(args.durations) if args.durations else None
+    plans, notes = split.expand_all(fitted, args.shard, baseline, durations)
     for warning in [*notes, _crowded(max(p.workers for p in plans))]:
         if warning:
             _warn(warning)
@@ -124,6 +127,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     fit.save(found, plans[0].results_dir)
     become_subreaper()  # this process only runs benches: it may adopt the tree's orphans
     schedule = bench.Schedule(args.repeat, args.warmup, args.budget, args.width)
+    if args.base:
+        return _run_against_base(args, plans, schedule)
     done = bench.bench(plans, schedule, Display(sys.stderr))
     for r in done.results:
         if r.exit_code in recording.PYTEST_ERRORS and r.message:  # pytest's own reason
@@ -139,6 +144,39 @@ def _crowded(workers: int) -> str | None:
     from benchlib.plan.strategy import crowded
 
     return crowded(workers, usable_cpus())
+
+
+def _run_against_base(
+    args: argparse.Namespace, head: list[RunPlan], schedule: bench.Schedule
+) -> int:
+    """Bench the target and --base interleaved and paired: a pull request's gate."""
+    from benchlib import gatebench
+    from benchlib.analyze import parts
+    from benchlib.cli.progress import Display
+    from benchlib.measure import split
+
+    base_cfg = config.load(Path(args.base))
+    names = [n for n in dict.fromkeys(p.strategy.name for p in head) if n in base_cfg.strategies]
+    for name in {p.strategy.name for p in head} - set(names):
+        _warn(f"strategy {name!r} is not configured in --base {args.base}: benched on head only")
+    on_base = argparse.Namespace(
+        **{**vars(args), "strategies": names, "pair": [], "target": args.base,
+           "results": args.base_results, "python": args.base_python or args.python},
+    )  # fmt: skip
+    durations = Path(args.durations) if args.durations else None
+    base, notes = (
+        split.expand_all(_plans(on_base, base_cfg), args.shard, parts.baseline_durations, durations)
+        if names
+        else ([], [])
+    )
+    for note in notes:
+        _warn(f"base: {note}")
+    if not base:
+        raise InputError(
+            "base", args.base, "has none of the strategies to bench", "check out the base"
+        )
+    done = gatebench.bench_pair(head, base, schedule, Display(sys.stderr))
+    return 0 if all(d.all_completed for d in done) else 1
 
 
 def _warn(text: str) -> None:
@@ -231,6 +269,11 @@ def _summarize(paths: Sequence[Path], out: Path, *, said: bool = False) -> None:
     from benchlib import fitwords, pipeline
 
     r = pipeline.read(paths)
+    if [p.resolve() for p in paths] != [out.resolve()]:  # a summary written elsewhere
+        from benchlib import links
+        from benchlib.analyze import resultset
+
+        links.gather(resultset.load(paths).runs, out)  # the logs and traces it links, beside it
     _warn_skipped(r.summary.skipped)
     pipeline.require_runs(r, paths)
     written = pipeline.write(r, out, note=_warn)
@@ -339,6 +382,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     except compare.NothingInCommon as exc:
         raise UsageError(str(exc)) from None
     print(report.render_gate(gate))
+    step = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step:  # a CI job's summary page: the outcome first, in Markdown
+        from benchlib import gatereport
+
+        report.append_step_summary(Path(step), gatereport.render(gate, args.base, args.current))
     return compare.exit_code(gate)
 
 
@@ -362,10 +410,25 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from benchlib import exports
+
+    folder = Path(args.results)
+    if not folder.is_dir():
+        raise UsageError(f"{str(folder)!r} is not a folder of result files")
+    src, written = exports.write(folder, Path(args.out) if args.out else folder, args.shards)
+    print(f"from {src.strategy} run {src.run_id} ({len(src.tests)} tests):")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     from benchlib.cli import scaffold
 
-    for line in scaffold.init(Path(args.target), python=args.python, benchlib=args.benchlib):
+    for line in scaffold.init(
+        Path(args.target), python=args.python, benchlib=args.benchlib, gate=args.ci
+    ):
         print(line)
     return 0
 
@@ -378,6 +441,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "summary": cmd_summary,
     "compare": cmd_compare,
     "trace": cmd_trace,
+    "export": cmd_export,
     "init": cmd_init,
 }
 

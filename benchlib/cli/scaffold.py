@@ -223,11 +223,14 @@ class _Change:
     line: str
 
 
-def init(target: Path, *, python: str | None = None, benchlib: str | None = None) -> list[str]:
+def init(
+    target: Path, *, python: str | None = None, benchlib: str | None = None, gate: bool = False
+) -> list[str]:
     """Add what is missing; return one line per file saying what was done.
 
-    Every change is prepared, then staged beside its file, then put in place: a project where
-    one file cannot be written is left as it was, never half set up.
+    gate: also write the pull-request gate workflow (cli/gate_workflow.yml). Every change is
+    prepared, then staged beside its file, then put in place: a project where one file cannot
+    be written is left as it was, never half set up.
     """
     if not target.is_dir():
         raise UsageError(f"target {str(target)!r} is not a folder; pass --target DIR")
@@ -240,6 +243,8 @@ def init(target: Path, *, python: str | None = None, benchlib: str | None = None
         _noxfile(target / "noxfile.py", spec, python, tests_install(target, ci)),
         _gitignore(target / ".gitignore", ignored),
     ]
+    if gate:
+        changes.append(_workflow(target / WORKFLOW, install_origin()))
     _apply([c for c in changes if c.text is not None])
     found = [f"found the project's own test command in {ci.source}: {ci.line}"] if ci else []
     return [*(c.line for c in changes), *found]
@@ -252,6 +257,7 @@ def _apply(changes: list[_Change]) -> None:
         for c in changes:
             if c.path.exists() and not os.access(c.path, os.W_OK):
                 raise PermissionError(errno.EACCES, "the file is read-only")
+            c.path.parent.mkdir(parents=True, exist_ok=True)  # .github/workflows
             tmp = c.path.with_name(f".{c.path.name}.{uuid.uuid4().hex}.tmp")
             staged.append((tmp, c))
             tmp.write_text(c.text or "", encoding="utf-8")
@@ -266,6 +272,33 @@ def _apply(changes: list[_Change]) -> None:
         ) from None
     for tmp, c in staged:
         os.replace(tmp, c.path)
+
+
+WORKFLOW = ".github/workflows/benchlib-gate.yml"
+_TEMPLATE = Path(__file__).with_name("gate_workflow.yml")
+
+
+def gate_workflow(install: str) -> str:
+    """Return the gate workflow whose checkouts are installed by the shell line install."""
+    quoted = "'" + install.replace("'", "''") + "'"  # a YAML single-quoted scalar
+    return _TEMPLATE.read_text(encoding="utf-8").replace("@INSTALL@", quoted)
+
+
+def _ci_install(origin: Origin) -> str:
+    """Return how a CI runner installs a checkout's tests and this benchlib."""
+    local = "-e" in origin.install_args or any(a.startswith("/") for a in origin.install_args)
+    spec = "benchlib" if local or origin.note else " ".join(origin.install_args)
+    return f"python -m pip install {shlex.quote(spec)} pytest pytest-xdist -e ."
+
+
+def _workflow(path: Path, origin: Origin) -> _Change:
+    if path.exists():
+        return _Change(path, None, f"kept {path}: it exists (remove it for benchlib's gate)")
+    line = (
+        f"created {path}: pull requests benched against their base; "
+        "edit its INSTALL line to install your tests' dependencies"
+    )
+    return _Change(path, gate_workflow(_ci_install(origin)), line)
 
 
 def _results_folder(target: Path) -> str:

@@ -56,7 +56,7 @@ def collect(plan: RunPlan) -> tuple[str, ...]:
 
 
 def expand(
-    plan: RunPlan, baseline: Baseline, *, only: int | None = None
+    plan: RunPlan, baseline: Baseline, *, only: int | None = None, durations: Path | None = None
 ) -> tuple[list[RunPlan], list[str]]:
     """Return the plans a strategy runs as (its shards, or its steps), and warnings.
 
@@ -65,7 +65,7 @@ def expand(
     if plan.strategy.steps:
         return _steps(plan), []
     if plan.strategy.shards > 1:
-        return _shards(plan, baseline, only)
+        return _shards(plan, baseline, only, durations or plan.results_dir)
     return [plan], []
 
 
@@ -97,10 +97,13 @@ def _step_workers(plan: RunPlan, asked: Workers, index: int) -> int:
     return workers
 
 
-def _shards(plan: RunPlan, baseline: Baseline, only: int | None) -> tuple[list[RunPlan], list[str]]:
+def _shards(
+    plan: RunPlan, baseline: Baseline, only: int | None, source: Path
+) -> tuple[list[RunPlan], list[str]]:
+    """source: the results folder whose baseline run the shards are split by (`--durations`)."""
     s = plan.strategy
     ids = collect(plan)
-    found = baseline(plan.results_dir, target_info(plan.target, plan.project).identity)
+    found = baseline(source, target_info(plan.target, plan.project).identity)
     shards = split(
         ids, s.shards, found.seconds if found else None, s.dist if plan.workers else None
     )
@@ -108,13 +111,13 @@ def _shards(plan: RunPlan, baseline: Baseline, only: int | None) -> tuple[list[R
     prefix = f"{s.name}-{plan_digest.hexdigest()[:12]}"
     whole = Part("shard", 1, s.shards, prefix, len(ids), selection_digest(ids))
     plans = [_shard_plan(plan, whole, sh) for sh in shards if only in (None, sh.index)]
-    return plans, [] if found else [_by_file(plan)]
+    return plans, [] if found else [_by_file(plan, source)]
 
 
-def _by_file(plan: RunPlan) -> str:
+def _by_file(plan: RunPlan, source: Path) -> str:
     s = plan.strategy
     return (
-        f"strategy {s.name!r}: no baseline result for this project in {plan.results_dir}, "
+        f"strategy {s.name!r}: no baseline result for this project in {source}, "
         f"so its {s.shards} shards are split by file and balanced by test count; run the "
         "baseline (serial-full) there first for a split by duration"
     )
@@ -171,7 +174,10 @@ def _check_pairs(
 
 
 def expand_all(
-    plans: Sequence[RunPlan], shard: tuple[int, int] | None, baseline: Baseline
+    plans: Sequence[RunPlan],
+    shard: tuple[int, int] | None,
+    baseline: Baseline,
+    durations: Path | None = None,
 ) -> tuple[list[RunPlan], list[str]]:
     """Expand every sharded or stepped plan into its parts (`--shard I/K`: that shard alone)."""
     if shard is not None:
@@ -179,7 +185,8 @@ def expand_all(
     found: list[RunPlan] = []
     warnings: list[str] = []
     for plan in plans:
-        expanded, notes = expand(plan, baseline, only=shard[0] if shard else None)
+        only = shard[0] if shard else None
+        expanded, notes = expand(plan, baseline, only=only, durations=durations)
         found += expanded
         warnings += notes
     return found, warnings
