@@ -12,14 +12,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchlib import fastlane, fit, report
-from benchlib.analyze import chartdata, resultset, summary
+from benchlib import report
+from benchlib.analyze import chartdata, fastlane, resultset, summary
 from benchlib.analyze.scan import pick, stored
 from benchlib.analyze.scan.pick import Rule, ScanResult
 from benchlib.analyze.summary import Summary
 from benchlib.errors import BenchlibError
 from benchlib.explain import explanation
 from benchlib.explain.model import Explanation
+from benchlib.plan import fit
 
 Adjust = Callable[[ScanResult], ScanResult]
 

@@ -13,15 +13,15 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchlib import fastlane, fitwords, links, stats
-from benchlib.analyze import advice
+from benchlib import stats
+from benchlib.analyze import advice, fastlane
 from benchlib.analyze.judge import BudgetResult
 from benchlib.analyze.resultset import SkippedFile
 from benchlib.analyze.scan import stored
 from benchlib.analyze.scan.pick import ScanResult
 from benchlib.analyze.summary import StrategySummary, Summary
 from benchlib.errors import InputError
-from benchlib.explain import explanation, reasons
+from benchlib.explain import explanation, fitwords, reasons
 from benchlib.explain.composite import check_words
 from benchlib.explain.model import Explanation, plain
 from benchlib.explain.wording import (
@@ -37,7 +37,7 @@ from benchlib.explain.wording import (
     verdict_words,
 )
 from benchlib.model import results
-from benchlib.render import markdown
+from benchlib.render import links, markdown
 
 if TYPE_CHECKING:  # compare renders nothing itself, so report needs only its types
     from benchlib.analyze.compare import Gate, GateRow, Lost

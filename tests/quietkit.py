@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from benchlib import busy, cpuload
+from benchlib.analyze import busy
+from benchlib.measure import cpuload
 
 QUIET_SHARE = busy.BUSY_SHARE / 3  # what others may take of the CPUs for a second to be quiet
 QUIET_WAIT_S = 90.0

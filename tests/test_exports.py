@@ -18,9 +18,9 @@ import factories as f
 import pytest
 import suitekit
 
-from benchlib import exports
 from benchlib.analyze import parts
 from benchlib.errors import InputError
+from benchlib.render import exports
 
 SCHEMA = Path(__file__).parent / "data" / "junit-ci.xsd"
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import factories
 import pytest
 
-from benchlib import cicommand, fastlane, fit
-from benchlib.analyze import resultset, summary
+from benchlib.analyze import fastlane, resultset, summary
 from benchlib.errors import InputError
 from benchlib.measure import recording
+from benchlib.plan import cicommand, fit
+from benchlib.plan.probe import Coverage, ProjectProbe
 from benchlib.plan.strategy import BUILTIN, Strategy
-from benchlib.probe import Coverage, ProjectProbe
 
 pytestmark = pytest.mark.unit
 
@@ -150,7 +150,7 @@ def test_the_proposal_says_what_the_lane_keeps_and_saves() -> None:
     assert p.slow == ("tests/test_props.py::p1", "tests/test_props.py::p2")
     assert (p.kept_tests, p.tests) == (8, 10) and p.slow_time_s == pytest.approx(3.5)
     assert p.files == (fastlane.SlowFile("tests/test_props.py", 2, 3.5),)
-    from benchlib import fitwords
+    from benchlib.explain import fitwords
 
     [words] = fitwords.proposal_words(p)
     assert words.startswith("Fast lane (proposal, not measured yet): mark the 2 slowest of 10")

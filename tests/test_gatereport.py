@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import factories
 import pytest
 
-from benchlib import gatereport
 from benchlib.analyze.compare import compare
 from benchlib.model.results import RunResult
+from benchlib.render import gatereport
 
 pytestmark = pytest.mark.unit
 

@@ -24,11 +24,11 @@ PACKAGE = Path(benchlib.__file__).parent
 STAGES: tuple[tuple[str, ...], ...] = (
     ("__init__", "errors", "stats"),
     ("model",),
-    ("plan", "probe", "fit", "cicommand", "fitplan"),
-    ("measure", "cpuload", "gatebench"),  # flat, beside the measure stage
-    ("analyze", "fastlane", "coldstart", "busy", "exports", "links"),  # flat, beside analyze
-    ("explain", "fitwords"),
-    ("render", "gatereport"),
+    ("plan",),
+    ("measure",),
+    ("analyze",),
+    ("explain",),
+    ("render",),
     ("report", "pipeline"),
     ("explore",),  # races strategies (measure), judges them (analyze), writes its own files
     ("cli", "noxsessions", "__main__"),

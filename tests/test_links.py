@@ -7,8 +7,8 @@ from pathlib import Path
 import factories as f
 import pytest
 
-from benchlib import links
 from benchlib.analyze import resultset
+from benchlib.render import links
 
 PAGE = "https://github.com/o/p/actions/runs/7#artifacts"
 

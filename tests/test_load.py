@@ -12,9 +12,10 @@ import factories as f
 import pytest
 import suitekit
 
-from benchlib import busy, cpuload, report
-from benchlib.analyze import advice, summary
+from benchlib import report
+from benchlib.analyze import advice, busy, summary
 from benchlib.explain import reasons
+from benchlib.measure import cpuload
 from benchlib.model.results import MachineLoad
 
 STAT = """\

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from suitekit import copy_suite
 
-from benchlib import probe
+from benchlib.plan import probe
 
 integration = pytest.mark.integration
 

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from benchlib import busy
+from benchlib.analyze import busy
 from benchlib.analyze.judge import Judgement
 from benchlib.analyze.pertest import CoverageGap
 from benchlib.analyze.summary import StrategySummary, Summary

@@ -12,9 +12,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from benchlib import coldstart, stats
+from benchlib import stats
+from benchlib.analyze import coldstart
+from benchlib.analyze.coldstart import ColdRun
 from benchlib.analyze.pairing import BenchRatio, bench_ratio, pairs, runner_spread
-from benchlib.coldstart import ColdRun
 from benchlib.model import budgets
 from benchlib.model.results import COMPLETED, Machine, RunResult
 

@@ -13,10 +13,9 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from benchlib import busy
-from benchlib.analyze import judge, timeline
+from benchlib.analyze import busy, judge, timeline
+from benchlib.analyze.busy import Load
 from benchlib.analyze.resultset import Run
-from benchlib.busy import Load
 from benchlib.model.results import Counts, InFlight, ResultError, RunResult, TestRecord
 from benchlib.plan.runplan import OBSERVER_PLUGIN
 

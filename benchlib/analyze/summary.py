@@ -11,8 +11,8 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from benchlib import busy, stats
-from benchlib.analyze import chartdata, judge, parts, pertest, resultset, runfacts
+from benchlib import stats
+from benchlib.analyze import busy, chartdata, judge, parts, pertest, resultset, runfacts
 from benchlib.analyze.judge import BudgetResult, Judgement, NoiseWarning
 from benchlib.analyze.parts import LogicalRun
 from benchlib.analyze.pertest import CoverageGap, Profile, SlowTest, UnstableTest

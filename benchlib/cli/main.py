@@ -25,10 +25,9 @@ from benchlib.plan.runplan import RunPlan
 UsageError = BenchlibError  # the summary and compare commands' errors
 
 if TYPE_CHECKING:
-    from benchlib import fit
     from benchlib.analyze import resultset
     from benchlib.measure import bench
-    from benchlib.plan import machine
+    from benchlib.plan import fit, machine
 
 
 def _results_dir(args: argparse.Namespace, cfg: config.Config) -> Path:
@@ -79,8 +78,8 @@ def _plans(args: argparse.Namespace, cfg: config.Config) -> list[RunPlan]:
 
 def _fitted_plans(args: argparse.Namespace, cfg: config.Config) -> tuple[list[RunPlan], fit.Fit]:
     """Return the plans of the strategies that fit the project, and what was found of it."""
-    from benchlib import fitplan
     from benchlib.measure import split
+    from benchlib.plan import fitplan
 
     interpreter = _interpreter(args, cfg)
     results_dir = _results_dir(args, cfg)
@@ -108,11 +107,12 @@ def _fitted_plans(args: argparse.Namespace, cfg: config.Config) -> tuple[list[Ru
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from benchlib import fit, fitwords
     from benchlib.analyze import parts
     from benchlib.cli.progress import Display  # it imports the summary: only `run` needs it
+    from benchlib.explain import fitwords
     from benchlib.measure import bench, recording, split
     from benchlib.measure.running import become_subreaper
+    from benchlib.plan import fit
 
     cfg = config.load(Path(args.target))
     fitted, found = _fitted_plans(args, cfg)
@@ -150,10 +150,9 @@ def _run_against_base(
     args: argparse.Namespace, head: list[RunPlan], schedule: bench.Schedule
 ) -> int:
     """Bench the target and --base interleaved and paired: a pull request's gate."""
-    from benchlib import gatebench
     from benchlib.analyze import parts
     from benchlib.cli.progress import Display
-    from benchlib.measure import split
+    from benchlib.measure import gatebench, split
 
     base_cfg = config.load(Path(args.base))
     names = [n for n in dict.fromkeys(p.strategy.name for p in head) if n in base_cfg.strategies]
@@ -195,7 +194,7 @@ def _warn_skipped(skipped: Sequence[resultset.SkippedFile]) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from benchlib import fit
+    from benchlib.plan import fit
     from benchlib.plan.strategy import selection_text
 
     cfg = config.load(Path(args.target))
@@ -237,7 +236,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def _list_fit(args: argparse.Namespace, cfg: config.Config) -> dict[str, fit.NotApplicable]:
     """Return the built-in strategies `run` would leave out here, by name."""
-    from benchlib import fit, fitplan
+    from benchlib.plan import fit, fitplan
 
     found = fitplan.ask(cfg, _interpreter(args, cfg))
     if not found.ok:
@@ -266,12 +265,13 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def _summarize(paths: Sequence[Path], out: Path, *, said: bool = False) -> None:
     """Merge the result files under paths into the outputs in out (said: the fit was printed)."""
-    from benchlib import fitwords, pipeline
+    from benchlib import pipeline
+    from benchlib.explain import fitwords
 
     r = pipeline.read(paths)
     if [p.resolve() for p in paths] != [out.resolve()]:  # a summary written elsewhere
-        from benchlib import links
         from benchlib.analyze import resultset
+        from benchlib.render import links
 
         links.gather(resultset.load(paths).runs, out)  # the logs and traces it links, beside it
     _warn_skipped(r.summary.skipped)
@@ -384,7 +384,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(report.render_gate(gate))
     step = os.environ.get("GITHUB_STEP_SUMMARY")
     if step:  # a CI job's summary page: the outcome first, in Markdown
-        from benchlib import gatereport
+        from benchlib.render import gatereport
 
         report.append_step_summary(Path(step), gatereport.render(gate, args.base, args.current))
     return compare.exit_code(gate)
@@ -411,7 +411,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from benchlib import exports
+    from benchlib.render import exports
 
     folder = Path(args.results)
     if not folder.is_dir():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TextIO
 
-from benchlib import busy
+from benchlib.analyze import busy
 from benchlib.analyze.runfacts import outcome_text
 from benchlib.explain.wording import busy_mark
 from benchlib.measure.running import Progress

@@ -18,9 +18,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from benchlib import cicommand
 from benchlib.errors import UsageError
-from benchlib.plan import config
+from benchlib.plan import cicommand, config
 from benchlib.plan.strategy import split_selection
 
 CONFIG = """\

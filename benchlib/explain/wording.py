@@ -12,9 +12,9 @@ from urllib.parse import quote
 
 from benchlib import stats
 from benchlib.analyze.advice import Recommendation, Settle, Tradeoff
+from benchlib.analyze.busy import Finding, Load
 from benchlib.analyze.judge import Judgement, NoiseWarning
 from benchlib.analyze.runfacts import RunRef
-from benchlib.busy import Finding, Load
 from benchlib.model.results import COMPLETED
 
 TIMES = "\N{MULTIPLICATION SIGN}"  # as in "1.89× faster", typeset

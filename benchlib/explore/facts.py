@@ -3,7 +3,7 @@
 Each candidate, and the lane, is started once with --collect-only and a small plugin before any
 timed run: it starts (or the reason it cannot), which plugins loaded under its exact arguments
 and environment, which coverage core runs, and the node ids it selects. The lane's facts add
-benchlib.probe's answer (the Python version, which plugins come from which distribution, branch
+plan/probe.py's answer (the Python version, which plugins come from which distribution, branch
 coverage): the one probe of the project's setup; the preflight only says what a variant did.
 """
 
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchlib import probe
 from benchlib.measure import bench, running
+from benchlib.plan import probe
 from benchlib.plan.runplan import RunPlan
 
 PLUGIN_DIR = Path(__file__).parent / "_plugins"
@@ -87,7 +87,7 @@ def ask(plan: RunPlan, stem: str) -> Facts | Failed:
 
 
 def lane(plan: RunPlan) -> Facts | Failed:
-    """Return the lane's preflight completed by the project's probe (benchlib.probe)."""
+    """Return the lane's preflight completed by the project's probe (plan/probe.py)."""
     found = ask(plan, f"explore-{plan.strategy.name}")
     if isinstance(found, Failed):
         return found

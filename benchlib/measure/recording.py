@@ -25,7 +25,7 @@ from benchlib.model.results import (
     selection_digest,
     status_for_exit,
 )
-from benchlib.probe import pytest_reason
+from benchlib.plan.probe import pytest_reason
 
 # Recorded when set; never the whole environment, which holds CI secrets.
 ENV_ALLOW = (

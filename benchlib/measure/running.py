@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Literal
 
-from benchlib import cpuload
+from benchlib.measure import cpuload
 from benchlib.measure._watchdog import TOKEN_ENV, token_processes
 from benchlib.measure.events import Tail
 from benchlib.measure.sampling import Sampler, TreeStats

@@ -30,7 +30,7 @@ from typing import Any, Literal, get_args
 #    3.3: `load`, the machine's load during the run: the CPU time every process took on the
 #    CPUs the run could use, the part benchlib and the run's tree took, and the time the
 #    hypervisor stole, from /proc/stat; null where the kernel has no /proc/stat, absent (read
-#    as null) before 3.3. How busy is too busy is the analysis' rule (benchlib.busy).
+#    as null) before 3.3. How busy is too busy is the analysis' rule (analyze/busy.py).
 #    Also in 3.3: in_flight[].phase, the phase a stopped test was in (setup, call or teardown;
 #    null when pytest died before it could say), absent (read as null) before 3.3.
 SCHEMA_VERSION = 3
@@ -250,7 +250,7 @@ class MachineLoad:
     """What every process took of the CPUs the run could use, from the run's start to its end.
 
     Raw counters only (/proc/stat's, in CPU seconds): the share other processes took, and
-    whether that is busy, are computed on read (benchlib.busy), so the rule can change and old
+    whether that is busy, are computed on read (analyze/busy.py), so the rule can change and old
     files be judged by it.
     """
 

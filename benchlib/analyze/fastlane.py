@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from benchlib.analyze.resultset import ResultSet, Run
 from benchlib.analyze.summary import Summary
-from benchlib.fit import Fit, GivenUp, Lane, given_up
 from benchlib.model.records import TestRecord
 from benchlib.model.results import ResultError
+from benchlib.plan.fit import Fit, GivenUp, Lane, given_up
 
 SLOW_FACTOR = 10.0  # a slow test takes ten times the median test or more ...
 TAIL_TIME_SHARE = 0.3  # ... and together they hold at least 30% of the test time ...

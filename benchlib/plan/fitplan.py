@@ -11,9 +11,8 @@ import sys
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from benchlib import fit, probe
 from benchlib.errors import InputError
-from benchlib.plan import config, machine
+from benchlib.plan import config, fit, machine, probe
 from benchlib.plan.strategy import resolve_workers
 
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchlib.errors import InputError
+from benchlib.plan.probe import Coverage, ProjectProbe
 from benchlib.plan.strategy import BUILTIN, Strategy
-from benchlib.probe import Coverage, ProjectProbe
 
 _IDENT = re.compile(r"[A-Za-z_][\w.]*")
 _WORDS = frozenset({"and", "or", "not", "True", "False", "None"})

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import html
 
+from benchlib.analyze.fastlane import SNIPPET_IDS, Findings, Proposal
 from benchlib.explain.wording import seconds, text
-from benchlib.fastlane import SNIPPET_IDS, Findings, Proposal
-from benchlib.fit import Fit, GivenUp, marker_fix_for, not_applicable_words
+from benchlib.plan.fit import Fit, GivenUp, marker_fix_for, not_applicable_words
 
 
 def lines(found: Fit) -> list[str]:
