@@ -243,14 +243,3 @@ def test_a_scans_variants_run_by_name(tmp_path: Path) -> None:
     assert (loaded[name].workers, loaded[name].dist) == (2, "worksteal")
     off = [n for n in loaded if "AUTOLOAD" in n]
     assert off and all(loaded[n].env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] == "1" for n in off)
-
-
-@pytest.mark.integration
-@pytest.mark.slow
-def test_the_benchmark_runs_in_its_quick_setting() -> None:
-    script = ROOT / "benchmarks" / "explore_vs_exhaustive.py"
-    argv = [sys.executable, str(script), "--quick", "--suites", "tracer_lever"]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=1200, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    row = done.stdout.strip().splitlines()[-1]
-    assert row.startswith("| coverage tracer | `ci") and "candidates) |" in row
