@@ -4,6 +4,7 @@ never a figure."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 import suitekit
 
+from benchlib import stats
 from benchlib.measure import bench
 from benchlib.model import results
 from benchlib.plan.machine import Interpreter
@@ -138,3 +140,15 @@ def test_a_cold_first_run_without_a_warm_up_is_said_and_never_a_figure(tmp_path:
     assert left["run_id"] == cold["run_id"] and left["round"] == 0
     md = (out / "summary.md").read_text()
     assert "left out of the statistics" in md and "cold first run (left out" in md
+
+
+@pytest.mark.unit
+def test_a_bench_judged_as_pairs_runs_the_pairs_an_interval_needs() -> None:
+    """Four rounds give two samples their interval, not pairs: a paired bench (a pull
+    request's gate) goes on to stats.pairs_for_interval() rounds before it may stop."""
+    walls = {"a": [1.0] * 4, "b": [1.1] * 4}
+    two_samples = bench.Schedule(repeat=None, budget_s=1e6)
+    paired = dataclasses.replace(two_samples, min_rounds=stats.pairs_for_interval())
+    assert not bench._another_round(two_samples, [], 4, walls, 4.0)
+    assert bench._another_round(paired, [], 4, walls, 4.0)
+    assert paired.first_rounds() == stats.pairs_for_interval() > two_samples.first_rounds()

@@ -64,6 +64,9 @@ class Schedule:
     warmup: int = 0
     budget_s: float | None = DEFAULT_BUDGET_S
     width: float = stats.STOP_WIDTH
+    # The rounds an interval needs: 4 runs a side for two samples; a bench judged as pairs (a
+    # pull request's head against its base) needs stats.pairs_for_interval() of them.
+    min_rounds: int = AUTO_MIN_ROUNDS
 
     def over_budget(self, rounds: int, elapsed_s: float) -> bool:
         """Tell whether another round would overrun the budget, judging by the rounds so far."""
@@ -75,11 +78,11 @@ class Schedule:
         if next_end_s > DEFAULT_BUDGET_S:
             return True
         measured = rounds - self.warmup
-        enough = measured >= AUTO_MIN_ROUNDS
+        enough = measured >= self.min_rounds
         return enough and (next_end_s > SIZED_MORE_S or measured >= SIZED_ROUNDS)
 
     def first_rounds(self) -> int:
-        return self.warmup + (self.repeat or AUTO_MIN_ROUNDS)
+        return self.warmup + (self.repeat or self.min_rounds)
 
 
 class Listener(Protocol):
@@ -288,8 +291,9 @@ def _another_round(
     over = schedule.over_budget(done, elapsed_s)
     counted = _counted(schedule, walls)
     # A cold first run the summary will leave out (coldstart) costs one round more.
-    short = any(0 < len(v) < AUTO_MIN_ROUNDS for v in counted.values())
-    if measured < AUTO_MIN_ROUNDS or (short and measured == AUTO_MIN_ROUNDS):
+    least = schedule.min_rounds
+    short = any(0 < len(v) < least for v in counted.values())
+    if measured < least or (short and measured == least):
         # A budget sized to the suite holds even here (one measured round at least); one given
         # in seconds was asked for with the rounds an interval needs.
         return measured < 1 or not (over and schedule.budget_s is None)

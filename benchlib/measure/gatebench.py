@@ -18,6 +18,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchlib import stats
 from benchlib.measure import bench
 from benchlib.measure.bench import Bench, Listener, Schedule
 from benchlib.measure.lock import Held, exclusive
@@ -39,6 +40,8 @@ def bench_pair(
     head: Sequence[RunPlan], base: Sequence[RunPlan], schedule: Schedule, listener: Listener
 ) -> tuple[Bench, Bench]:
     """Run head's and base's plans interleaved and paired; return (head, base) as benched."""
+    # Judged as pairs (judge.judge_pairs): --repeat auto runs the pairs an interval needs.
+    schedule = dataclasses.replace(schedule, min_rounds=stats.pairs_for_interval())
     bench_id = uuid.uuid4().hex[:12]
     sides = {
         "head": Side(tuple(head), _where(head[0], bench_id)),
