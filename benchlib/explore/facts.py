@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchlib.measure import bench, running
+from benchlib.measure import bench, recording, running
 from benchlib.plan import probe
 from benchlib.plan.runplan import RunPlan
 
@@ -103,12 +103,14 @@ def lane(plan: RunPlan) -> Facts | Failed:
 
 
 def _last_line(log: Path) -> str:
+    """Return why a variant could not start: pytest's own line, else the log's last line."""
     try:
-        lines = [x for x in log.read_text(errors="replace").splitlines() if x.strip()]
+        text = log.read_text(errors="replace")
     except OSError:
         return ""
-    errors = [x for x in lines if "error" in x.lower()]
-    return (errors or lines or [""])[-1].strip()[:300]
+    return (probe.pytest_reason(text) or recording.last_line(text) or "")[
+        : recording.LAST_LINE_CHARS
+    ]
 
 
 def _facts(data: Mapping[str, Any]) -> Facts:
